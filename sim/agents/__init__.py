@@ -1,0 +1,1 @@
+"""Mesa agents: owners, businesses, households and the municipality."""

@@ -1,0 +1,257 @@
+"""Businesses (tenants): exits, lease renewals, entry and bidding, criminal fronts.
+
+State the kernels need lives in ``model.businesses`` (a SlotStore); a
+``Business`` agent is the Mesa handle of one slot and acts only when it has an
+event (insolvency, a lease end, an exit draw, detection).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.kernels import sales_density
+from sim.uses import FRONT_SECTORS, IS_COMMERCIAL, USE_CODE, VACANT, N_USES
+
+if TYPE_CHECKING:
+    from sim.model import CityModel
+
+BUSINESS_FIELDS = {
+    "alive": np.bool_, "sector": np.int8, "parcel": np.int64, "floor_m2": np.float64,
+    "cash_eur": np.float64, "rent_eur_m2": np.float64, "lease_end_step": np.int32,
+    "is_front": np.bool_, "entry_step": np.int32,
+}
+FRONT_CODES = np.array([USE_CODE[s] for s in FRONT_SECTORS])
+
+
+class Business(mesa.Agent):
+    """A tenant business occupying one parcel."""
+
+    def __init__(self, model: "CityModel", slot: int):
+        super().__init__(model)
+        self.slot = slot
+
+    @property
+    def parcel(self) -> int:
+        return int(self.model.businesses.parcel[self.slot])
+
+    def exit(self, reason: str = "exit") -> None:
+        """Leave the unit: it becomes vacant and the owner sets an asking rent."""
+        m = self.model
+        b = m.businesses
+        p = self.parcel
+        par = m.parcels
+        par.flat("reference_rent_eur_m2")[p] = b.rent_eur_m2[self.slot]
+        par.flat("asking_rent_eur_m2")[p] = max(b.rent_eur_m2[self.slot], par.flat("market_rent_eur_m2")[p])
+        par.flat("rent_eur_m2")[p] = 0.0
+        par.flat("last_use")[p] = par.flat("use")[p]
+        par.flat("use")[p] = VACANT
+        par.flat("vacant_since")[p] = m.steps
+        par.flat("last_review_step")[p] = m.steps
+        par.flat("tenant")[p] = -1
+        par.flat("is_front")[p] = False
+        b.alive[self.slot] = False
+        m.events["business_exits"] += 1
+        if reason == "detected":
+            m.events["fronts_detected"] += 1
+        self.remove()
+
+    def review_lease(self) -> None:
+        """At lease end: renew at a reviewed rent when it still pays, else leave."""
+        m = self.model
+        b = m.businesses
+        s = self.slot
+        p = self.parcel
+        market = m.parcels.flat("market_rent_eur_m2")[p]
+        share = m.scenario.agents.businesses.renewal_rent_to_market
+        new_rent = b.rent_eur_m2[s] + share * (market - b.rent_eur_m2[s])
+        if not b.is_front[s] and m.profit_per_m2(int(b.sector[s]), p) < new_rent:
+            self.exit("lease_end")
+            return
+        b.rent_eur_m2[s] = new_rent
+        m.parcels.flat("rent_eur_m2")[p] = new_rent
+        b.lease_end_step[s] = m.steps + m.scenario.agents.businesses.lease_years * m.spy
+
+    def screened_out(self) -> None:
+        """Closed after detection as a criminal front (police or an instrument)."""
+        self.exit("detected")
+
+
+def open_business(model: "CityModel", sector: int, parcel: int, rent_eur_m2: float,
+                  is_front: bool, cash_eur: float, lease_end_step: int) -> Business:
+    """Create the agent and its slot, and let it occupy ``parcel``."""
+    par = model.parcels
+    floor = par.flat("floor_m2")[parcel]
+    slot = model.businesses.add(alive=True, sector=sector, parcel=parcel, floor_m2=floor,
+                                cash_eur=cash_eur, rent_eur_m2=rent_eur_m2,
+                                lease_end_step=lease_end_step, is_front=is_front,
+                                entry_step=model.steps)
+    agent = Business(model, slot)
+    model.business_agents.append(agent)
+    par.flat("use")[parcel] = sector
+    par.flat("tenant")[parcel] = slot
+    par.flat("rent_eur_m2")[parcel] = rent_eur_m2
+    par.flat("reference_rent_eur_m2")[parcel] = rent_eur_m2
+    par.flat("vacant_since")[parcel] = -1
+    par.flat("is_front")[parcel] = is_front
+    return agent
+
+
+def wtp_rent_eur_m2(model: "CityModel", sector: np.ndarray, parcel: np.ndarray) -> np.ndarray:
+    """Rent per m2 per year at which a business of ``sector`` breaks even on ``parcel``.
+
+    Uses the same sales kernel that settles accounts, so expectation = experience
+    at unchanged surroundings.
+    """
+    sales = model.sales_eur_m2(sector, parcel)
+    sp = model.sector_arrays
+    return sales * sp["gross_margin"][sector] - sp["fixed_cost_eur_m2"][sector]
+
+
+def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
+    """Would-be entrants arrive (Poisson per sector), look at a few units and bid.
+
+    Search has friction: an entrant walks past ``candidates_per_entrant`` units
+    (found in proportion to footfall) and only the vacant ones among them are
+    options, so lettings per step rise with the vacancy rate (a matching
+    function) and visible units let first. Honest entrants bid the asking rent
+    of the option with the best expected profit if that profit is positive;
+    fronts bid above asking regardless of footfall.
+
+    Returns:
+        bids as (rent_eur_m2, parcel, sector, is_front).
+    """
+    par = model.parcels
+    cfg = model.scenario.agents.businesses
+    use = par.flat("use")
+    units = np.flatnonzero((par.flat("land") == 0) & ((use == VACANT) | IS_COMMERCIAL[use]))
+    vacant = units[use[units] == VACANT]
+    if vacant.size == 0:
+        return []
+    rng = model.rng
+    scale = model.n_units_start / 1000.0 / model.spy
+    allowed = par.flat("allowed")[units]
+    visibility = np.maximum(par.flat("footfall")[units], 1e-12) ** cfg.search_footfall_weight
+    bids: list[tuple[float, int, int, bool]] = []
+    for sector_name, sp in cfg.sectors.items():
+        code = USE_CODE[sector_name]
+        n = rng.poisson(sp.entry_rate_per_1000_units * scale)
+        ok = (allowed >> code) & 1 == 1
+        if n == 0 or not ok.any():
+            continue
+        w = visibility * ok
+        seen = units[rng.choice(units.size, size=(n, cfg.candidates_per_entrant), p=w / w.sum())]
+        options = np.flatnonzero(use[seen.reshape(-1)] == VACANT)
+        if options.size == 0:
+            continue
+        cand = seen.reshape(-1)[options]
+        margin = np.full(seen.size, -np.inf)
+        ask = par.flat("asking_rent_eur_m2")[cand]
+        margin[options] = wtp_rent_eur_m2(model, np.full(cand.size, code), cand) - ask
+        margin = margin.reshape(seen.shape)
+        best = np.argmax(margin, axis=1)
+        for e in np.flatnonzero(margin[np.arange(n), best] >= 0.0).tolist():
+            parcel = int(seen[e, best[e]])
+            bids.append((float(par.flat("asking_rent_eur_m2")[parcel]), parcel, code, False))
+    asking = par.flat("asking_rent_eur_m2")[vacant]
+    bids.extend(_front_bids(model, vacant, asking, par.flat("allowed")[vacant], model.n_units_start / 1000.0))
+    return bids
+
+
+def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tuple[float, int, int, bool]]:
+    cfg = model.scenario.agents.businesses
+    rng = model.rng
+    rate = cfg.front_entry_rate_per_1000_units * model.context["crime_pressure"] * units / model.spy
+    n = rng.poisson(max(rate, 0.0))
+    if n == 0:
+        return []
+    par = model.parcels
+    vac_years = (model.steps - par.flat("vacant_since")[vacant]) / model.spy
+    # cheap, long-vacant units away from the prime streets
+    w = (1.0 + vac_years) / np.maximum(asking, 10.0) * (1.0 + par.flat("street_class")[vacant])
+    out = []
+    for _ in range(n):
+        sector = int(FRONT_CODES[rng.integers(FRONT_CODES.size)])
+        ok = (allowed >> sector) & 1 == 1
+        if not ok.any():
+            continue
+        ww = w * ok
+        k = int(rng.choice(vacant.size, p=ww / ww.sum()))
+        out.append((float(asking[k] * (1.0 + cfg.front_bid_premium)), int(vacant[k]), sector, True))
+    return out
+
+
+def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool]]) -> None:
+    """Owners accept the best bid per unit if it meets the asking rent (and screening)."""
+    if not bids:
+        return
+    par = model.parcels
+    cfg = model.scenario.agents.businesses
+    order = sorted(range(len(bids)), key=lambda i: (-bids[i][0], i))  # best bid first, ties by arrival
+    taken: set[int] = set()
+    for i in order:
+        rent, parcel, sector, is_front = bids[i]
+        if parcel in taken or par.flat("use")[parcel] != VACANT:
+            continue
+        if rent < par.flat("asking_rent_eur_m2")[parcel] - 1e-9:
+            continue
+        if not model.municipality.screen_lease(parcel, sector, is_front):
+            continue
+        taken.add(parcel)
+        floor = par.flat("floor_m2")[parcel]
+        fixed = model.sector_arrays["fixed_cost_eur_m2"][sector]
+        cash = cfg.cash_buffer_quarters * (rent + fixed) * floor / 4.0
+        open_business(model, sector, parcel, rent, is_front, cash,
+                      model.steps + cfg.lease_years * model.spy)
+        model.events["business_entries"] += 1
+
+
+def exit_draws(model: "CityModel") -> np.ndarray:
+    """Slots of honest businesses leaving for reasons outside the model, and fronts caught by police."""
+    b = model.businesses
+    cfg = model.scenario.agents.businesses
+    u = model.rng.random(b.n)
+    p_exit = 1.0 - (1.0 - cfg.base_exit_per_year) ** (1.0 / model.spy)
+    p_caught = 1.0 - (1.0 - cfg.front_detection_per_year) ** (1.0 / model.spy)
+    honest_exit = b.alive & ~b.is_front & (u < p_exit)
+    caught = b.alive & b.is_front & (u < p_caught)
+    return np.flatnonzero(honest_exit), np.flatnonzero(caught)
+
+
+def sector_table(scenario) -> dict[str, np.ndarray]:
+    """Sector economics as float64 arrays indexed by use code (zeros for non-commercial uses)."""
+    names = ("sales_density_eur_m2", "gross_margin", "fixed_cost_eur_m2", "footfall_elasticity", "local_share")
+    out = {n: np.zeros(N_USES) for n in names}
+    for sector, sp in scenario.agents.businesses.sectors.items():
+        for n in names:
+            out[n][USE_CODE[sector]] = getattr(sp, n)
+    return out
+
+
+def complement_matrix() -> np.ndarray:
+    """Effect of a neighbour's use on a sector's sales, −1..1 (assumption).
+
+    Comparison shopping clusters (chains and independents help each other and
+    horeca), horeca likes shoppers and culture, daily goods compete with each
+    other, vacancy hurts everybody.
+    """
+    c = np.zeros((N_USES, N_USES))
+    u = USE_CODE
+    pairs = [("comparison", "comparison", 1.0), ("comparison", "independent", 0.8), ("comparison", "horeca", 0.5),
+             ("independent", "comparison", 1.0), ("independent", "independent", 0.6), ("independent", "horeca", 0.6),
+             ("independent", "culture", 0.4), ("horeca", "comparison", 0.6), ("horeca", "culture", 0.8),
+             ("horeca", "horeca", 0.3), ("daily", "daily", -0.8), ("daily", "services", 0.3),
+             ("services", "daily", 0.3), ("culture", "horeca", 0.5), ("culture", "craft", 0.5),
+             ("craft", "craft", 0.6), ("craft", "culture", 0.6), ("craft", "independent", 0.3)]
+    for a, b, v in pairs:
+        c[u[a], u[b]] = v
+    for s in range(N_USES):
+        if IS_COMMERCIAL[s]:
+            c[s, VACANT] = -1.0
+    return c
+
+
+__all__ = ["Business", "open_business", "entrant_bids", "let_units", "exit_draws", "sector_table",
+           "complement_matrix", "wtp_rent_eur_m2", "sales_density"]

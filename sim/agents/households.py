@@ -1,0 +1,161 @@
+"""Households (residents): move-out screening, in-movers choosing a dwelling.
+
+Households spend locally: occupied dwellings feed the resident field that the
+sales kernel reads for daily goods, services and horeca (``local_share``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.uses import USE_CODE
+
+if TYPE_CHECKING:
+    from sim.model import CityModel
+
+HOUSEHOLD_FIELDS = {
+    "alive": np.bool_, "parcel": np.int64, "income_class": np.int8, "income_eur_month": np.float64,
+    "rent_eur_month": np.float64, "size": np.int8,
+}
+BURDEN_LIMIT = 0.40              # DESIGN §5: rent burden above 40% of income
+AMENITY_RADIUS = 2               # 5×5 neighbourhood for nuisance and facilities (assumption)
+FACILITY_USES = ("daily", "services", "culture")
+
+
+class Household(mesa.Agent):
+    """A household renting one dwelling."""
+
+    def __init__(self, model: "CityModel", slot: int):
+        super().__init__(model)
+        self.slot = slot
+
+    def move_out(self) -> None:
+        m = self.model
+        p = int(m.households.parcel[self.slot])
+        m.parcels.flat("dwellings_occupied")[p] -= 1
+        m.households.alive[self.slot] = False
+        m.events["households_out"] += 1
+        self.remove()
+
+
+def move_in(model: "CityModel", parcels: np.ndarray, income_class: np.ndarray, sizes: np.ndarray) -> None:
+    """Create households in the given parcels (one dwelling each)."""
+    if parcels.size == 0:
+        return
+    hc = model.scenario.agents.households
+    incomes = np.asarray(hc.income_eur_month.as_tuple())[income_class]
+    rents = model.parcels.flat("dwelling_rent_eur_month")[parcels]
+    slots = model.households.add_many(parcels.size, alive=True, parcel=parcels, income_class=income_class,
+                                      income_eur_month=incomes, rent_eur_month=rents, size=sizes)
+    np.add.at(model.parcels.flat("dwellings_occupied"), parcels, 1)
+    model.household_agents.extend(Household(model, int(s)) for s in slots)
+
+
+def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over the (2r+1)² box around each cell, clipped at the edges (summed-area table)."""
+    h, w = values.shape
+    s = np.zeros((h + 1, w + 1))
+    s[1:, 1:] = values.cumsum(0).cumsum(1)
+    i0 = np.clip(np.arange(h) - radius, 0, h)
+    i1 = np.clip(np.arange(h) + radius + 1, 0, h)
+    j0 = np.clip(np.arange(w) - radius, 0, w)
+    j1 = np.clip(np.arange(w) + radius + 1, 0, w)
+    total = s[i1][:, j1] - s[i0][:, j1] - s[i1][:, j0] + s[i0][:, j0]
+    area = (i1 - i0)[:, None] * (j1 - j0)[None, :]
+    return total / area
+
+
+def neighbourhood(model: "CityModel") -> dict[str, np.ndarray]:
+    """Per-parcel nuisance (horeca share), facilities share and condition deficit nearby."""
+    par = model.parcels
+    isp = par.is_parcel.astype(float)
+    n = np.maximum(box_mean(isp, AMENITY_RADIUS), 1e-9)
+    horeca = box_mean((par.use == USE_CODE["horeca"]) * isp, AMENITY_RADIUS) / n
+    fac = box_mean(np.isin(par.use, [USE_CODE[u] for u in FACILITY_USES]) * isp, AMENITY_RADIUS) / n
+    deficit = box_mean((1.0 - par.condition) * isp, AMENITY_RADIUS) / n
+    return {"nuisance": horeca.reshape(-1), "facilities": fac.reshape(-1), "decay": deficit.reshape(-1)}
+
+
+def movers(model: "CityModel", hood: dict[str, np.ndarray]) -> np.ndarray:
+    """Slots of households that move out this step (array screening of all households)."""
+    hh = model.households
+    hc = model.scenario.agents.households
+    alive = np.flatnonzero(hh.alive)
+    p = hh.parcel[alive]
+    burden = hh.rent_eur_month[alive] / hh.income_eur_month[alive]
+    factor = (1.0 + hc.nuisance_move_weight * hood["nuisance"][p] + hc.decay_move_weight * hood["decay"][p]
+              - hc.facilities_move_weight * hood["facilities"][p])
+    hazard = hc.move_per_year * np.where(burden > BURDEN_LIMIT, hc.burden_move_multiplier, 1.0)
+    hazard = np.clip(hazard * np.maximum(factor, 0.0), 0.0, 1.0)
+    p_step = 1.0 - (1.0 - hazard) ** (1.0 / model.spy)
+    return alive[model.rng.random(alive.size) < p_step]
+
+
+def arrivals(model: "CityModel", hood: dict[str, np.ndarray]) -> None:
+    """In-movers arrive with housing demand and choose dwellings by affordability and amenity."""
+    par = model.parcels
+    hc = model.scenario.agents.households
+    free = int((par.dwellings - par.dwellings_occupied).sum())
+    rate = max(model.context["housing_demand"], 0.0) * hc.fill_per_year / model.spy
+    n = min(int(model.rng.poisson(rate * free)), free)
+    place_households(model, n, hood)
+
+
+def place_households(model: "CityModel", n: int, hood: dict[str, np.ndarray]) -> int:
+    """``n`` new households (income class from the in-mover mix) pick free dwellings.
+
+    Weights: free dwellings × amenity × affordability (rent burden above 30%
+    is penalised). Two picks of the last dwelling of a parcel: the later one
+    does not move in. Returns the number that moved in.
+    """
+    par = model.parcels
+    hc = model.scenario.agents.households
+    free = par.flat("dwellings") - par.flat("dwellings_occupied")
+    cand = np.flatnonzero(free > 0)
+    if cand.size == 0 or n <= 0:
+        return 0
+    rng = model.rng
+    mix = np.asarray(hc.income_mix.as_tuple())
+    income_class = rng.choice(3, size=n, p=mix / mix.sum()).astype(np.int8)
+    sizes = 1 + rng.poisson(max(hc.size_mean - 1.0, 0.0), size=n)
+    incomes = np.asarray(hc.income_eur_month.as_tuple())
+    rent = par.flat("dwelling_rent_eur_month")[cand]
+    amenity = np.maximum(1.0 + hood["facilities"][cand] - hood["nuisance"][cand] - hood["decay"][cand], 0.05)
+    chosen = np.empty(n, np.int64)
+    for c in range(3):
+        idx = np.flatnonzero(income_class == c)
+        if idx.size == 0:
+            continue
+        burden = rent / incomes[c]
+        w = free[cand] * amenity * np.exp(-10.0 * np.maximum(burden - 0.30, 0.0))  # affordability, assumption
+        chosen[idx] = cand[rng.choice(cand.size, size=idx.size, p=w / w.sum())]
+    order = np.argsort(chosen, kind="stable")
+    sorted_p = chosen[order]
+    rank = np.arange(n) - np.searchsorted(sorted_p, sorted_p, side="left")
+    keep = np.zeros(n, bool)
+    keep[order] = rank < free[sorted_p]
+    move_in(model, chosen[keep], income_class[keep], sizes[keep])
+    return int(keep.sum())
+
+
+def populate(model: "CityModel", occupancy: float = 0.97) -> None:
+    """Initial households: in-movers placed by the same choice rule until ``occupancy``
+    of dwellings is reached (97%: assumption, tight Dutch housing market)."""
+    hood = neighbourhood(model)
+    target = int(occupancy * model.parcels.dwellings.sum())
+    for _ in range(20):
+        missing = target - int(model.parcels.dwellings_occupied.sum())
+        if missing <= 0:
+            break
+        place_households(model, missing, hood)
+
+
+def rent_burden_share(model: "CityModel") -> float:
+    hh = model.households
+    alive = hh.alive
+    if not alive.any():
+        return 0.0
+    return float(np.mean(hh.rent_eur_month[alive] / hh.income_eur_month[alive] > BURDEN_LIMIT))

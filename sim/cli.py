@@ -1,0 +1,128 @@
+"""The ``regie`` command line: run and validate scenarios.
+
+Bad input never ends in a traceback: every problem is one line
+``file: key.path: what was expected (got …)`` and the exit status is 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sim.scenario import Scenario, ScenarioError, validate_files
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="regie",
+        description="Regie: agent-based simulator of Dutch inner-city transformation "
+                    "(parcels, owners, businesses, households, a municipality and its instruments).",
+        epilog="Example: regie run scenarios/baseline.yaml --seed 7   |   regie validate scenarios/*.yaml",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run one scenario and write its results",
+                         description="Run one scenario: a progress bar per step, a KPI summary "
+                                     "(start vs horizon), and a results folder with metrics.parquet, "
+                                     "manifest.json, snapshots.npz and plots/.")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="results folder (default: results/<scenario name>/<run id>/)")
+    run.add_argument("--horizon-years", type=int, default=None, help="override the scenario's horizon (years)")
+    run.add_argument("--lang", choices=["en", "nl"], default="en", help="language of plot labels (default: en)")
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    val = sub.add_parser("validate", help="check scenario files against the schema",
+                         description="Check scenario files; print every problem as "
+                                     "'file: key.path: what was expected (got …)'. Exit status 2 on any problem.")
+    val.add_argument("files", nargs="+", help="scenario YAML files")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args.files)
+        if args.command == "run":
+            return _run(args)
+    except ScenarioError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written for the unfinished run", file=sys.stderr)
+        return 130
+    return 1
+
+
+def _validate(files: list[str]) -> int:
+    problems = validate_files(files)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for f in files:
+        print(f"{f}: ok")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    overrides = {} if args.horizon_years is None else {"horizon_years": args.horizon_years}
+    scenario = Scenario.from_yaml(args.scenario, overrides=overrides)
+    from sim.outputs import run_id_for, simulate, write_run
+
+    seed = scenario.seed if args.seed is None else args.seed
+    if seed < 0:
+        raise ScenarioError([f"{args.scenario}: --seed: expected a non-negative integer (got {seed})"])
+    out = args.out or Path("results") / scenario.name / run_id_for(scenario, seed)
+    print(f"Running {scenario.name}: {scenario.horizon_years} years, {scenario.n_steps} steps, seed {seed}",
+          file=sys.stderr)
+    result = simulate(scenario, seed=seed, progress=not args.quiet)
+    try:
+        path = write_run(result, out, source=str(args.scenario), plots=not args.no_plots, lang=args.lang)
+    except OSError as e:
+        print(f"{out}: cannot write results: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(summary_table(result.metrics, lang=args.lang))
+    print(f"\nResults: {path}  ({result.wall_seconds:.1f} s)")
+    return 0
+
+
+def summary_table(metrics, lang: str = "en") -> str:
+    """Key KPIs at the start and at the horizon, as an aligned text table."""
+    from sim.kpis import KEY_METRICS
+    from sim.plots import label
+
+    first, last = metrics["step"].min(), metrics["step"].max()
+    wide = metrics[metrics["step"].isin([first, last])].pivot_table(
+        index="metric", columns="step", values="value", observed=True)
+    y0, y1 = metrics["year"].min(), metrics["year"].max()
+    head = ("KPI" if lang == "en" else "Indicator", f"{y0:.0f}", f"{y1:.0f}", "change" if lang == "en" else "verschil")
+    rows = []
+    for m in KEY_METRICS:
+        if m not in wide.index:
+            continue
+        a, b = wide.loc[m, first], wide.loc[m, last]
+        rows.append((label(m, lang), _fmt(m, a), _fmt(m, b), _fmt(m, b - a, sign=True)))
+    w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+    line = lambda r: f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}"  # noqa: E731
+    return "\n".join([line(head), "  ".join("-" * x for x in w)] + [line(r) for r in rows])
+
+
+def _fmt(metric: str, v: float, sign: bool = False) -> str:
+    s = "+" if sign else ""
+    if metric.startswith(("vacancy", "longterm", "share_", "rent_burden", "condition_poor")):
+        return f"{100 * v:{s}.1f}%"
+    if metric.endswith("_eur"):
+        return f"{v / 1e6:{s},.1f}M"
+    if abs(v) >= 100:
+        return f"{v:{s},.0f}"
+    return f"{v:{s}.3f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

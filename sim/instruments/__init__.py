@@ -1,0 +1,1 @@
+"""Policy instruments. Each instrument module registers itself on import (see base.py)."""

@@ -1,0 +1,128 @@
+"""Business accounts: sales, profit, cash, insolvency and lease ends (DESIGN §3, step 4).
+
+``sales_density`` is also what entrants use to judge a vacant unit, so the
+revenue an entrant expects is computed by the same code that later pays it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+CLUSTER_RADIUS = 2      # 5×5 window for clustering: a shopping street's neighbours (assumption)
+STREET_COND_RADIUS = 1  # 3×3 window for "condition of the street" (assumption)
+
+
+def sales_density(sector, parcel, land, use, condition, footfall, resident_field,
+                  density_eur_m2, online_share, elasticity, local_share, complement,
+                  cluster_strength, footfall_ref, resident_ref):
+    """Annual sales per m2 for (sector, parcel) pairs.
+
+    sales = density × (1 − online) × index^elasticity × clustering × street condition,
+    with index = (1 − local)·footfall/footfall_ref + local·residents/resident_ref.
+
+    Args:
+        sector, parcel: int arrays of equal length (use code, flat parcel index).
+        land, use: (H, W) int8; condition, footfall, resident_field: (H, W) float64.
+        density_eur_m2, online_share, elasticity, local_share: float64 per use code.
+        complement: (U, U) float64, effect of a neighbour's use on a sector's sales (−1..1).
+        cluster_strength, footfall_ref, resident_ref: scalars (refs > 0).
+
+    Returns:
+        float64 array of sales in EUR per m2 per year.
+    """
+    if footfall_ref <= 0 or resident_ref <= 0:
+        raise ValueError("sales_density: reference footfall and residents must be positive")
+    sector = np.asarray(sector, np.int64)
+    parcel = np.asarray(parcel, np.int64)
+    if sector.shape != parcel.shape:
+        raise ValueError("sales_density: sector and parcel arrays differ in length")
+    return _sales_density(sector, parcel, land.astype(np.int64), use.astype(np.int64),
+                          condition, footfall, resident_field, density_eur_m2, online_share,
+                          elasticity, local_share, complement, float(cluster_strength),
+                          float(footfall_ref), float(resident_ref))
+
+
+@njit(cache=True)
+def _sales_density(sector, parcel, land, use, condition, footfall, resident, density, online,
+                   elasticity, local, complement, cluster_strength, ff_ref, res_ref):
+    h, w = use.shape
+    n = sector.shape[0]
+    out = np.empty(n)
+    rc = CLUSTER_RADIUS
+    rs = STREET_COND_RADIUS
+    window = (2 * rc + 1) * (2 * rc + 1) - 1
+    for k in range(n):
+        s = sector[k]
+        i = parcel[k] // w
+        j = parcel[k] % w
+        index = (1.0 - local[s]) * footfall[i, j] / ff_ref + local[s] * resident[i, j] / res_ref
+        base = density[s] * (1.0 - online[s]) * index ** elasticity[s]
+        comp = 0.0
+        for a in range(-rc, rc + 1):
+            for b in range(-rc, rc + 1):
+                ii = i + a
+                jj = j + b
+                if (a == 0 and b == 0) or ii < 0 or ii >= h or jj < 0 or jj >= w:
+                    continue
+                if land[ii, jj] == 0:
+                    comp += complement[s, use[ii, jj]]
+        cluster = 1.0 + cluster_strength * max(-1.0, min(1.0, comp / window))
+        csum = 0.0
+        ccount = 0
+        for a in range(-rs, rs + 1):
+            for b in range(-rs, rs + 1):
+                ii = i + a
+                jj = j + b
+                if ii >= 0 and ii < h and jj >= 0 and jj < w and land[ii, jj] == 0:
+                    csum += condition[ii, jj]
+                    ccount += 1
+        street_cond = csum / ccount if ccount > 0 else condition[i, j]
+        out[k] = base * cluster * (0.7 + 0.3 * street_cond)
+    return out
+
+
+def business_accounts(alive, is_front, sector, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
+                      sales_eur_m2, gross_margin, fixed_cost_eur_m2, steps_per_year, step):
+    """One step of every business's accounts.
+
+    Fronts launder money: their losses are covered, so they never go insolvent.
+
+    Args:
+        alive, is_front: bool per business slot; sector: use code per slot.
+        floor_m2, cash_eur, rent_eur_m2, sales_eur_m2: float64 per slot.
+        lease_end_step: int per slot. gross_margin, fixed_cost_eur_m2: float64 per use code.
+
+    Returns:
+        (revenue_eur, profit_eur, new_cash_eur, insolvent, lease_ends): per slot, this step;
+        insolvent and lease_ends are bool; dead slots get zeros and False.
+    """
+    if steps_per_year <= 0:
+        raise ValueError("business_accounts: steps_per_year must be positive")
+    return _accounts(np.asarray(alive, np.bool_), np.asarray(is_front, np.bool_),
+                     np.asarray(sector, np.int64), floor_m2, cash_eur, rent_eur_m2,
+                     np.asarray(lease_end_step, np.int64), sales_eur_m2, gross_margin,
+                     fixed_cost_eur_m2, float(steps_per_year), int(step))
+
+
+@njit(cache=True)
+def _accounts(alive, front, sector, floor, cash, rent, lease_end, sales, margin, fixed, spy, step):
+    n = alive.shape[0]
+    revenue = np.zeros(n)
+    profit = np.zeros(n)
+    new_cash = cash.copy()
+    insolvent = np.zeros(n, np.bool_)
+    lease_ends = np.zeros(n, np.bool_)
+    for k in range(n):
+        if not alive[k]:
+            continue
+        s = sector[k]
+        revenue[k] = sales[k] * floor[k] / spy
+        p = (revenue[k] * margin[s]) - (rent[k] + fixed[s]) * floor[k] / spy
+        if front[k] and p < 0.0:
+            p = 0.0
+        profit[k] = p
+        new_cash[k] = cash[k] + p
+        insolvent[k] = (not front[k]) and new_cash[k] < 0.0
+        lease_ends[k] = lease_end[k] <= step
+    return revenue, profit, new_cash, insolvent, lease_ends

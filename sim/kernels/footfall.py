@@ -1,0 +1,84 @@
+"""Footfall field: attraction of each parcel spread with distance decay (DESIGN §3, step 3)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+def decay_weights(radius_cells: int, decay_cells: float) -> np.ndarray:
+    """(2r+1)² weights exp(-d/L) for Euclidean distance d ≤ r, 0 beyond."""
+    r = int(radius_cells)
+    di, dj = np.mgrid[-r:r + 1, -r:r + 1]
+    d = np.sqrt(di * di + dj * dj)
+    return np.where(d <= r, np.exp(-d / decay_cells), 0.0)
+
+
+def cell_attraction(use, condition, street_class, anchor, dwellings_occupied, bonus,
+                    attraction_by_use, street_weight, resident_attraction, visitor_demand):
+    """Attraction per cell (numpy; shared by the kernel's twins).
+
+    Visitors come for uses (weighted by condition and street class), for anchors
+    and for public-space bonuses; residents add their own, unscaled by visitor demand.
+    """
+    sw = np.where(street_class >= 0, street_weight[np.maximum(street_class, 0)], 0.0)
+    visitor = attraction_by_use[use] * (0.5 + 0.5 * condition) * sw + anchor
+    return visitor_demand * visitor * (1.0 + bonus) + resident_attraction * dwellings_occupied
+
+
+def footfall_field(use, condition, street_class, anchor, dwellings_occupied, bonus,
+                   attraction_by_use, street_weight, resident_attraction, visitor_demand, weights):
+    """Footfall and resident fields on the grid.
+
+    Args:
+        use, street_class: (H, W) int8 codes (street_class -1 on public space).
+        condition, anchor, bonus: (H, W) float64; bonus is a relative attraction uplift (e.g. BIZ).
+        dwellings_occupied: (H, W) int32 households per parcel.
+        attraction_by_use: float64 per use code; street_weight: float64 per street class.
+        resident_attraction, visitor_demand: scalars.
+        weights: (2r+1, 2r+1) decay weights from ``decay_weights``.
+
+    Returns:
+        (footfall, resident_field), both (H, W) float64.
+    """
+    if use.ndim != 2 or weights.shape[0] != weights.shape[1] or weights.shape[0] % 2 != 1:
+        raise ValueError("footfall_field: 2-D grid and odd square weights expected")
+    return _footfall(use.astype(np.int64), np.asarray(condition, np.float64), street_class.astype(np.int64),
+                     np.asarray(anchor, np.float64), dwellings_occupied.astype(np.float64),
+                     np.asarray(bonus, np.float64), np.asarray(attraction_by_use, np.float64),
+                     np.asarray(street_weight, np.float64), float(resident_attraction),
+                     float(visitor_demand), np.asarray(weights, np.float64))
+
+
+@njit(cache=True)
+def _footfall(use, condition, street_class, anchor, dwell, bonus, attr_use, street_w,
+              res_attr, visitor_demand, weights):
+    h, w = use.shape
+    r = weights.shape[0] // 2
+    attraction = np.empty((h, w))
+    for i in range(h):
+        for j in range(w):
+            sc = street_class[i, j]
+            sw = street_w[sc] if sc >= 0 else 0.0
+            visitor = attr_use[use[i, j]] * (0.5 + 0.5 * condition[i, j]) * sw + anchor[i, j]
+            attraction[i, j] = visitor_demand * visitor * (1.0 + bonus[i, j]) + res_attr * dwell[i, j]
+    foot = np.zeros((h, w))
+    resid = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            f = 0.0
+            rf = 0.0
+            for a in range(-r, r + 1):
+                ii = i + a
+                if ii < 0 or ii >= h:
+                    continue
+                for b in range(-r, r + 1):
+                    jj = j + b
+                    if jj < 0 or jj >= w:
+                        continue
+                    wt = weights[a + r, b + r]
+                    f += wt * attraction[ii, jj]
+                    rf += wt * dwell[ii, jj]
+            foot[i, j] = f
+            resid[i, j] = rf
+    return foot, resid

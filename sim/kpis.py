@@ -1,0 +1,125 @@
+"""KPIs of one step (DESIGN §5) from the kernel's grid sums and the agent arrays.
+
+Stocks (vacancy, shares, households, ...) are the state at the end of the step;
+flows (entries, exits, municipal spend and income) are this step's; counts of
+conversions and detected fronts and the net public cost are cumulative since
+the start.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.agents.households import rent_burden_share
+from sim.agents.owners import conversion_metric
+from sim.kernels import KPI_LAYOUT, kpi_reduce
+from sim.uses import COMMERCIAL_CODES, MUNICIPALITY, STREET_NAMES, USE_CODE, USE_NAMES
+
+if TYPE_CHECKING:
+    from sim.model import CityModel
+
+# The metrics shown in the terminal summary and the workshop reports.
+KEY_METRICS = ("vacancy_units", "vacancy_floor", "vacancy_units_A1", "vacancy_units_C", "longterm_vacancy_1y",
+               "longterm_vacancy_3y", "diversity_shannon", "craft_culture_m2", "households",
+               "rent_burden_over_40", "footfall_index", "condition_mean", "condition_poor_share",
+               "fronts_active", "conversions_total", "owner_value_eur", "net_public_cost_eur")
+
+
+def _share(a: float, b: float) -> float:
+    return float(a / b) if b > 0 else 0.0
+
+
+def shannon(counts: np.ndarray) -> float:
+    """Shannon diversity (natural log) of a count vector; 0 for an empty or one-class mix."""
+    total = counts.sum()
+    if total <= 0:
+        return 0.0
+    p = counts[counts > 0] / total
+    return float(-(p * np.log(p)).sum())
+
+
+def grid_kpis(k: np.ndarray, footfall_start: float) -> dict[str, float]:
+    """KPIs that follow from the grid sums of ``kpi_reduce``."""
+    L = KPI_LAYOUT
+    count, floor = k[L["use_count"]], k[L["use_floor_m2"]]
+    units, vac = k[L["units_by_street"]], k[L["vacant_by_street"]]
+    vfloor = k[L["vacant_floor_m2"]][0]
+    parcels = k[L["parcels"]][0]
+    out = {
+        "vacancy_units": _share(vac.sum(), units.sum()),
+        "vacancy_floor": _share(vfloor, k[L["unit_floor_m2"]][0]),
+        "longterm_vacancy_1y": _share(k[L["vacant_floor_1y_m2"]][0], vfloor),
+        "longterm_vacancy_3y": _share(k[L["vacant_floor_3y_m2"]][0], vfloor),
+    }
+    for i, name in enumerate(STREET_NAMES):
+        out[f"vacancy_units_{name}"] = _share(vac[i], units[i])
+    for i, name in enumerate(USE_NAMES):
+        out[f"share_{name}"] = _share(count[i], parcels)
+    out["diversity_shannon"] = shannon(count[COMMERCIAL_CODES])
+    out["craft_culture_m2"] = float(floor[USE_CODE["craft"]] + floor[USE_CODE["culture"]])
+    out["footfall_index"] = 100.0 * _share(_share(k[L["footfall_shopping_sum"]][0], k[L["shopping_parcels"]][0]),
+                                           footfall_start)
+    out["condition_mean"] = _share(k[L["condition_sum"]][0], parcels)
+    out["condition_poor_share"] = _share(k[L["condition_poor"]][0], parcels)
+    return out
+
+
+def compute_kpis(model: "CityModel") -> dict[str, float]:
+    """Every KPI of the model's current state, by metric name."""
+    par = model.parcels
+    k = kpi_reduce(par.land, par.use, par.street_class, par.floor_m2, par.vacant_since, par.condition,
+                   par.footfall, model.steps, model.spy)
+    start = getattr(model, "footfall_start", None) or 1.0
+    out = grid_kpis(k, start)
+    out.update(vacancy_by_sector(par))
+    h = model.households
+    b = model.businesses
+    out["households"] = float(h.alive.sum())
+    out["residents"] = float(h.size[h.alive].sum())
+    out["dwellings_occupied"] = float(par.dwellings_occupied.sum())
+    out["dwellings"] = float(par.dwellings.sum())
+    out["rent_burden_over_40"] = rent_burden_share(model)
+    out["fronts_active"] = float((b.alive & b.is_front).sum())
+    out["fronts_detected"] = float(getattr(model, "fronts_detected", 0))
+    out["businesses"] = float(b.alive.sum())
+    out["business_entries"] = float(model.events["business_entries"])
+    out["business_exits"] = float(model.events["business_exits"])
+    out["sales"] = float(model.events["sales"])
+    conversions = getattr(model, "conversions", {})
+    for (f, t), n in sorted(conversions.items()):
+        out[conversion_metric(f, t)] = float(n)
+    out["conversions_total"] = float(sum(conversions.values()))
+    private = par.owner >= 0
+    private &= model.owners.kind[np.maximum(par.owner, 0)] != MUNICIPALITY
+    out["owner_value_eur"] = float(par.value_eur[private].sum())
+    out.update(municipal_kpis(model))
+    return out
+
+
+def vacancy_by_sector(par) -> dict[str, float]:
+    """Vacancy per retail sector: vacant units that last held the sector over those plus its occupied units."""
+    isp = par.is_parcel
+    vacant = isp & (par.use == USE_CODE["vacant"])
+    out = {}
+    for name in ("comparison", "independent", "daily"):
+        code = USE_CODE[name]
+        v = int((vacant & (par.last_use == code)).sum())
+        out[f"vacancy_{name}"] = _share(v, v + int((isp & (par.use == code)).sum()))
+    return out
+
+
+def municipal_kpis(model: "CityModel") -> dict[str, float]:
+    ledger = model.municipality.ledger
+    step = model.steps
+    out = {}
+    for name in ledger.spend_eur:
+        out[f"spend_eur_{name}"] = float(ledger.spend_eur[name][step])
+        out[f"income_eur_{name}"] = float(ledger.income_eur[name][step])
+    spend, income = ledger.step_totals(step)
+    out["municipal_spend_eur"] = spend
+    out["municipal_income_eur"] = income
+    out["net_public_cost_eur"] = float(getattr(model, "net_public_cost_eur", 0.0))
+    out["property_fund_eur"] = float(model.municipality.fund_eur)
+    return out

@@ -1,0 +1,350 @@
+"""CityModel: parcels, agents and instruments wired together; ``step()`` follows DESIGN §3."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import mesa
+import numpy as np
+
+from sim import kernels
+from sim.agents import businesses as biz
+from sim.agents import households as hh
+from sim.agents import owners as own
+from sim.agents.businesses import Business
+from sim.agents.municipality import Municipality
+from sim.agents.store import SlotStore
+from sim.instruments.base import build_instruments
+from sim.kernels.market import market_params
+from sim.kpis import compute_kpis
+from sim.parcels import generate_city
+from sim.scenario import Scenario, driver_value
+from sim.uses import (ATTRACTION, COMMERCIAL_NAMES, IS_COMMERCIAL, OWNER_CODE, OWNER_KINDS, RESIDENTIAL,
+                      STREET_CODE, USE_CODE, VACANT)
+
+
+class CityModel(mesa.Model):
+    """One run of one scenario with one seed."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None):
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else int(seed)
+        super().__init__(rng=self.seed)
+        self.spy = scenario.steps_per_year
+        self.timers = Counter()            # seconds spent in kernels / agents / recording
+        self.events = Counter()            # per-step event counts (entries, exits, ...)
+        self.update_context()
+        self.parcels = generate_city(scenario, self.rng)
+        self._setup_tables()
+        self.owners = SlotStore(own.OWNER_FIELDS, 512)
+        self.businesses = SlotStore(biz.BUSINESS_FIELDS, 4096)
+        self.households = SlotStore(hh.HOUSEHOLD_FIELDS, 16384)
+        self.business_agents: list[Business] = []
+        self.household_agents: list[hh.Household] = []
+        self.municipality = Municipality(self)
+        own.assign_owners(self)
+        self._populate()
+        self.municipality.instruments = build_instruments(scenario.instruments)
+        for instrument in self.municipality.instruments:
+            instrument.initialize(self)
+        self.conversions = Counter()       # cumulative completed conversions by (from, to)
+        self.fronts_detected = 0
+        self.net_public_cost_eur = 0.0
+        self.records: list[dict[str, float]] = [compute_kpis(self)]
+
+    # ------------------------------------------------------------------ the step
+    def step(self) -> None:
+        """One step (a quarter by default), in the order of DESIGN §3."""
+        self.events.clear()
+        self.update_context()                       # 1. context drivers at time t
+        self.municipality.apply_instruments()       # 2. policy acts first
+        self.compute_footfall()                     # 3. kernel: footfall field
+        accounts = self.settle_accounts()           # 4. kernel: business accounts
+        self.agents_with_events_act(accounts)       # 5. exits, owners, entrants, households, sales
+        self.update_market()                        # 6. kernel: rents, values, condition, conversions
+        self.record_kpis()                          # 7. KPIs
+
+    def agents_with_events_act(self, accounts: dict) -> None:
+        t0 = time.perf_counter()
+        self.business_events(accounts)
+        self.owner_events()
+        biz.let_units(self, biz.entrant_bids(self))
+        self.household_events()
+        self.sale_events()
+        self.collect_rents()
+        self.timers["agents"] += time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ 1. context
+    @property
+    def year(self) -> float:
+        return self.scenario.start_year + self.steps / self.spy
+
+    def update_context(self) -> None:
+        c = self.scenario.context
+        y, y0 = self.scenario.start_year + self.steps / self.spy, self.scenario.start_year
+        online = np.zeros(len(IS_COMMERCIAL))
+        for sector, drv in c.online_share.items():
+            online[USE_CODE[sector]] = min(max(driver_value(drv, y, y0), 0.0), 1.0)
+        self.context = {name: driver_value(getattr(c, name), y, y0)
+                        for name in ("visitor_demand", "housing_demand", "cap_rate", "interest_rate",
+                                     "construction_cost_eur_m2", "crime_pressure")}
+        self.context["online_share"] = online
+
+    # ------------------------------------------------------------------ 3. footfall
+    def compute_footfall(self) -> None:
+        t0 = time.perf_counter()
+        par = self.parcels
+        m = self.scenario.market
+        par.footfall, par.resident_field = kernels.footfall_field(
+            par.use, par.condition, par.street_class, par.anchor, par.dwellings_occupied,
+            par.attraction_bonus, ATTRACTION, self.street_weight, m.resident_attraction,
+            self.context["visitor_demand"], self.footfall_weights)
+        self.timers["kernels"] += time.perf_counter() - t0
+
+    def sales_eur_m2(self, sector: np.ndarray, parcel: np.ndarray) -> np.ndarray:
+        """Annual sales per m2 of (sector, parcel) pairs: the sales kernel on today's state."""
+        par = self.parcels
+        st = self.sector_arrays
+        return kernels.sales_density(
+            sector, parcel, par.land, par.use, par.condition, par.footfall, par.resident_field,
+            st["sales_density_eur_m2"], self.context["online_share"], st["footfall_elasticity"],
+            st["local_share"], self.complement, self.scenario.agents.businesses.cluster_strength,
+            self.footfall_ref, self.resident_ref)
+
+    def profit_per_m2(self, sector: int, parcel: int) -> float:
+        """Rent per m2 per year a business of ``sector`` could pay on ``parcel`` and break even."""
+        return float(biz.wtp_rent_eur_m2(self, np.array([sector]), np.array([parcel]))[0])
+
+    # ------------------------------------------------------------------ 4. accounts
+    def settle_accounts(self) -> dict:
+        t0 = time.perf_counter()
+        b = self.businesses
+        sales = self.sales_eur_m2(b.sector, b.parcel)
+        st = self.sector_arrays
+        revenue, profit, cash, insolvent, lease_ends = kernels.business_accounts(
+            b.alive, b.is_front, b.sector, b.floor_m2, b.cash_eur, b.rent_eur_m2, b.lease_end_step,
+            sales, st["gross_margin"], st["fixed_cost_eur_m2"], self.spy, self.steps)
+        b.cash_eur[:] = cash
+        self.timers["kernels"] += time.perf_counter() - t0
+        return {"revenue": revenue, "profit": profit, "insolvent": insolvent, "lease_ends": lease_ends}
+
+    # ------------------------------------------------------------------ 5. events
+    def business_events(self, accounts: dict) -> None:
+        """Insolvent businesses, outside-model exits and detected fronts leave; leases end."""
+        honest_exit, caught = biz.exit_draws(self)
+        leaving = np.union1d(np.flatnonzero(accounts["insolvent"]), honest_exit)
+        self._agents_at(leaving).shuffle_do("exit")
+        self._agents_at(caught).shuffle_do("screened_out")
+        b = self.businesses
+        expiring = np.flatnonzero(accounts["lease_ends"] & b.alive)
+        self._agents_at(expiring).shuffle_do("review_lease")
+
+    def _agents_at(self, slots: np.ndarray) -> mesa.agent.AgentSet:
+        agents = self.business_agents
+        return mesa.agent.AgentSet([agents[int(s)] for s in slots if self.businesses.alive[int(s)]], random=self.random)
+
+    def owner_events(self) -> None:
+        """Owners review asking rents of vacant units, consider conversions, maintain yearly."""
+        par = self.parcels
+        oc = self.scenario.agents.owners
+        vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
+        kind = self.owners.kind[par.flat("owner")[vacant]]
+        patience = self.owner_patience[kind]
+        due = vacant[self.steps - par.flat("last_review_step")[vacant] >= patience]
+        owners, by_owner = self._by_owner(due)
+        owners.shuffle_do(lambda o: o.review_asking_rents(by_owner[o.slot]))
+        years = (self.steps - par.flat("vacant_since")[vacant]) / self.spy
+        convert = vacant[years >= oc.conversion_min_vacant_years]
+        owners, by_owner = self._by_owner(convert)
+        owners.shuffle_do(lambda o: o.consider_conversion(by_owner[o.slot]))
+        if (self.steps - 1) % self.spy == 0:
+            worn = np.flatnonzero(par.is_parcel.reshape(-1) & (par.flat("condition") < oc.maintenance_threshold))
+            owners, by_owner = self._by_owner(worn)
+            owners.shuffle_do(lambda o: o.maintain(by_owner[o.slot]))
+
+    def _by_owner(self, parcels: np.ndarray) -> tuple[mesa.agent.AgentSet, dict[int, list[int]]]:
+        """The owners of ``parcels`` (as an AgentSet) and each owner's parcels among them."""
+        groups: dict[int, list[int]] = {}
+        for p, o in zip(parcels.tolist(), self.parcels.flat("owner")[parcels].tolist()):
+            groups.setdefault(o, []).append(p)
+        agents = [self.owner_agents[o] for o in groups]
+        return mesa.agent.AgentSet(agents, random=self.random), groups
+
+    def household_events(self) -> None:
+        hood = hh.neighbourhood(self)
+        leaving = hh.movers(self, hood)
+        mesa.agent.AgentSet([self.household_agents[int(s)] for s in leaving], random=self.random).shuffle_do("move_out")
+        hh.arrivals(self, hood)
+
+    def sale_events(self) -> None:
+        """Owners decide to sell (hazard by kind, higher when distressed)."""
+        par = self.parcels
+        oc = self.scenario.agents.owners
+        parcels = np.flatnonzero(par.flat("land") == 0)
+        owner = par.flat("owner")[parcels]
+        hazard = self.owner_sale_hazard[self.owners.kind[owner]]
+        vacant_long = (par.flat("use")[parcels] == VACANT) & (
+            self.steps - par.flat("vacant_since")[parcels] >= 2 * self.spy)
+        distressed = (self.owners.cash_eur[owner] < 0) | vacant_long
+        hazard = np.minimum(hazard * np.where(distressed, oc.distress_sale_multiplier, 1.0), 1.0)
+        p_step = 1.0 - (1.0 - hazard) ** (1.0 / self.spy)
+        selling = parcels[self.rng.random(parcels.size) < p_step]
+        owners, by_owner = self._by_owner(selling)
+        owners.shuffle_do(lambda o: o.sell(by_owner[o.slot]))
+
+    def draw_buyer(self, exclude: int) -> int:
+        kinds = list(self.buyer_kinds)
+        k = kinds[self.rng.choice(len(kinds), p=self.buyer_weights)]
+        pool = self.owner_slots_by_kind[k]
+        pool = pool[pool != exclude]
+        return int(pool[self.rng.integers(pool.size)]) if pool.size else -1
+
+    def collect_rents(self) -> None:
+        """Owners' cash: rents in, operating costs and interest out (array work)."""
+        par = self.parcels
+        h = self.households
+        alive = h.alive
+        dwelling_rent = np.bincount(h.parcel[alive], weights=h.rent_eur_month[alive], minlength=par.land.size)
+        commercial = par.flat("rent_eur_m2") * par.flat("floor_m2") / self.spy
+        income = commercial + dwelling_rent * 12.0 / self.spy
+        owner = par.flat("owner")
+        isp = owner >= 0
+        kind = self.owners.kind[owner[isp]]
+        interest = self.owner_ltv[kind] * par.flat("value_eur")[isp] * self.context["interest_rate"] / self.spy
+        net = income[isp] * (1.0 - self.scenario.agents.owners.opex_share) - interest
+        self.owners.cash_eur[:] += np.bincount(owner[isp], weights=net, minlength=self.owners.n)
+
+    # ------------------------------------------------------------------ 6. market
+    def update_market(self) -> None:
+        t0 = time.perf_counter()
+        par = self.parcels
+        out = kernels.market_update(
+            par.land, par.use, par.street_class, par.floor_m2, par.condition, par.is_front, par.footfall,
+            par.rent_eur_m2, par.asking_rent_eur_m2, par.dwellings, par.dwelling_base_eur_month,
+            par.dwelling_elastic, par.conversion_done_step, par.conversion_to, par.conversion_dwellings,
+            par.condition_bonus, self.steps, self.market_params())
+        self.timers["kernels"] += time.perf_counter() - t0
+        done = np.flatnonzero(out["completed"].reshape(-1))
+        for p in done.tolist():
+            self.conversions[(int(par.flat("conversion_from")[p]), int(par.flat("conversion_to")[p]))] += 1
+        par.market_rent_eur_m2 = out["market_rent_eur_m2"]
+        par.value_eur = out["value_eur"]
+        par.condition = out["condition"]
+        par.use = out["use"].astype(np.int8)
+        par.dwellings = out["dwellings"].astype(np.int32)
+        par.dwelling_rent_eur_month = out["dwelling_rent_eur_month"]
+        par.conversion_done_step.reshape(-1)[done] = -1
+
+    def market_params(self) -> np.ndarray:
+        m = self.scenario.market
+        oc = self.scenario.agents.owners
+        sp = oc.street_cap_rate_spread
+        return market_params(
+            ff_ref=self.footfall_ref, dwelling_ff_ref=self.dwelling_ff_ref, prime_rent=m.prime_rent_eur_m2,
+            rent_elasticity=m.rent_footfall_elasticity, vacancy_sensitivity=m.rent_vacancy_sensitivity,
+            cap_rate=self.context["cap_rate"], spread_A1=sp.A1, spread_A2=sp.A2, spread_B=sp.B,
+            spread_C=sp.C, spread_res=sp.residential, residential_cap_rate=oc.residential_cap_rate,
+            vacant_discount=m.vacant_value_discount, decay_per_step=m.condition_decay_per_year / self.spy,
+            vacant_mult=m.vacant_decay_multiplier, vacancy_spill=m.vacancy_spillover,
+            front_spill=m.front_spillover, dwelling_elasticity=self.scenario.agents.households.rent_amenity_elasticity,
+            opex_share=oc.opex_share)
+
+    def new_dwelling_rent_eur_month(self, parcel: int, owner_kind: int) -> float:
+        hc = self.scenario.agents.households
+        if owner_kind == OWNER_CODE["corporation"]:
+            return hc.rent_social_eur_month
+        ff = self.parcels.flat("footfall")[parcel] / self.dwelling_ff_ref
+        return hc.rent_private_eur_month * max(ff, 1e-9) ** hc.rent_amenity_elasticity
+
+    # ------------------------------------------------------------------ 7. KPIs
+    def record_kpis(self) -> None:
+        t0 = time.perf_counter()
+        self.fronts_detected += self.events["fronts_detected"]
+        spend, income = self.municipality.ledger.step_totals(self.steps)
+        self.net_public_cost_eur += spend - income
+        self.records.append(compute_kpis(self))
+        self.timers["recording"] += time.perf_counter() - t0
+
+    # ------------------------------------------------------------------ set-up
+    def _setup_tables(self) -> None:
+        sc = self.scenario
+        self.sector_arrays = biz.sector_table(sc)
+        self.complement = biz.complement_matrix()
+        self.street_weight = np.asarray(sc.market.street_weight.as_tuple())
+        self.footfall_weights = kernels.decay_weights(sc.market.footfall_radius_cells, sc.market.footfall_decay_cells)
+        kinds = sc.agents.owners.kinds
+        n_kinds = len(OWNER_KINDS)
+        self.owner_kind_params = {OWNER_CODE[k]: v for k, v in kinds.items()}
+        self.owner_patience = np.full(n_kinds, 4, np.int64)   # municipality: a year. Assumption.
+        self.owner_sale_hazard = np.zeros(n_kinds)             # the municipality sells through instruments only
+        self.owner_ltv = np.zeros(n_kinds)
+        for k, v in kinds.items():
+            self.owner_patience[OWNER_CODE[k]] = v.patience_quarters * self.spy // 4 or 1
+            self.owner_sale_hazard[OWNER_CODE[k]] = v.sale_per_year
+            self.owner_ltv[OWNER_CODE[k]] = v.loan_to_value
+        mix = {k: w for k, w in sc.agents.owners.buyer_mix.items() if w > 0}
+        self.buyer_kinds = [OWNER_CODE[k] for k in mix]
+        w = np.array(list(mix.values()))
+        self.buyer_weights = w / w.sum()
+
+    def _populate(self) -> None:
+        """Initial footfall, rents, businesses and households, consistent with each other."""
+        par = self.parcels
+        o = self.owners
+        self.owner_slots_by_kind = {k: np.flatnonzero(o.kind == k) for k in range(len(OWNER_KINDS))}
+        social = o.kind[np.maximum(par.owner, 0)] == OWNER_CODE["corporation"]
+        hc = self.scenario.agents.households
+        par.dwelling_elastic = par.is_parcel & ~social
+        par.dwelling_base_eur_month = np.where(social, hc.rent_social_eur_month, hc.rent_private_eur_month) * par.is_parcel
+        self.compute_footfall()
+        units = par.is_parcel & ((par.use == VACANT) | IS_COMMERCIAL[par.use])
+        a1 = units & (par.street_class == STREET_CODE["A1"])
+        self.footfall_ref = float(par.footfall[a1].mean()) if a1.any() else float(par.footfall[units].mean())
+        self.resident_ref = float(max(par.resident_field[units].mean(), 1e-9))
+        res = par.is_parcel & (par.use == RESIDENTIAL)
+        self.dwelling_ff_ref = float(par.footfall[res].mean()) if res.any() else self.footfall_ref
+        self.n_units_start = int(units.sum())
+        par.dwelling_rent_eur_month = par.dwelling_base_eur_month.copy()
+        self.update_market()           # market rents at the start
+        self._initial_tenants(units)
+        hh.populate(self)
+        self.compute_footfall()
+        self.update_market()           # rents, values, dwelling rents with tenants in place
+        shopping = par.is_parcel & (par.street_class < STREET_CODE["residential"])
+        self.footfall_start = float(par.footfall[shopping].mean())
+        start_income = np.bincount(par.flat("owner")[par.flat("owner") >= 0],
+                                   weights=(par.flat("rent_eur_m2") * par.flat("floor_m2"))[par.flat("owner") >= 0],
+                                   minlength=o.n)
+        o.cash_eur[:] = self.scenario.agents.owners.start_cash_years_of_rent * start_income
+        self.steps = 0
+
+    def _initial_tenants(self, units: np.ndarray) -> None:
+        """Occupied units get a sector that can pay there (bid-rent sorting), a rent it can
+        afford, a staggered lease end and a cash buffer; vacant units an asking rent."""
+        par = self.parcels
+        cfg = self.scenario.agents.businesses
+        rng = self.rng
+        occupied = np.flatnonzero((units & (par.use != VACANT)).reshape(-1))
+        sectors = np.array([USE_CODE[s] for s in COMMERCIAL_NAMES])
+        wtp = np.stack([biz.wtp_rent_eur_m2(self, np.full(occupied.size, s), occupied) for s in sectors], axis=1)
+        market = par.flat("market_rent_eur_m2")[occupied]
+        current = par.flat("use")[occupied]
+        # keep the drawn sector where it can pay 70% of market rent, else the best payer
+        fits = wtp[np.arange(occupied.size), np.searchsorted(sectors, current)] >= 0.7 * market
+        best = sectors[np.argmax(wtp, axis=1)]
+        chosen = np.where(fits, current, best)
+        my_wtp = wtp[np.arange(occupied.size), np.searchsorted(sectors, chosen)]
+        rent = np.maximum(np.minimum(market, 0.9 * my_wtp), 0.2 * market)
+        lease_end = rng.integers(1, cfg.lease_years * self.spy + 1, size=occupied.size)
+        floor = par.flat("floor_m2")[occupied]
+        cash = cfg.cash_buffer_quarters * (rent + self.sector_arrays["fixed_cost_eur_m2"][chosen]) * floor / 4.0
+        cash *= rng.uniform(0.5, 1.5, size=occupied.size)
+        for p, s, r, le, c in zip(occupied.tolist(), chosen.tolist(), rent.tolist(), lease_end.tolist(), cash.tolist()):
+            biz.open_business(self, s, p, r, False, c, le)
+        vacant = np.flatnonzero((units & (par.use == VACANT)).reshape(-1))
+        ask = par.flat("market_rent_eur_m2")[vacant] * rng.uniform(1.0, 1.2, size=vacant.size)
+        par.flat("asking_rent_eur_m2")[vacant] = ask
+        par.flat("reference_rent_eur_m2")[vacant] = ask
+        par.flat("vacant_since")[vacant] = -rng.integers(0, 2 * self.spy, size=vacant.size)
+        par.flat("last_review_step")[vacant] = 0

@@ -1,0 +1,189 @@
+"""Running a scenario and writing its results: tidy metrics (Parquet), manifest,
+yearly parcel snapshots and plots, all written atomically (temp folder, then rename)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sim
+from sim.scenario import Scenario
+
+METRIC_COLUMNS = ["run_id", "scenario", "replicate", "seed", "step", "year", "metric", "value"]
+
+
+@dataclass
+class RunResult:
+    """What one run produced, in memory."""
+
+    run_id: str
+    scenario: Scenario
+    seed: int
+    replicate: int
+    metrics: pd.DataFrame
+    snapshots: dict[str, np.ndarray]
+    timers: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+
+
+def run_id_for(scenario: Scenario, seed: int) -> str:
+    """Deterministic id: the same scenario and seed always give the same id (and data)."""
+    return f"{scenario.sha256()[:10]}-seed{seed}"
+
+
+def simulate(scenario: Scenario, seed: int | None = None, replicate: int = 0, progress: bool = False) -> RunResult:
+    """Run ``scenario`` with ``seed`` over its horizon and collect tidy metrics and yearly snapshots."""
+    from sim.model import CityModel  # imported here: numba compiles on first use, not on `regie --help`
+
+    t0 = time.perf_counter()
+    seed = scenario.seed if seed is None else int(seed)
+    model = CityModel(scenario, seed=seed)
+    snaps = [model.parcels.snapshot()]
+    steps = range(scenario.n_steps)
+    if progress:
+        from tqdm import tqdm
+        steps = tqdm(steps, desc=f"{scenario.name} (seed {seed})", unit="step", leave=False)
+    for _ in steps:
+        model.step()
+        if model.steps % model.spy == 0:
+            snaps.append(model.parcels.snapshot())
+    rid = run_id_for(scenario, seed)
+    metrics = tidy_metrics(model.records, rid, scenario, replicate, seed)
+    snapshots = {k: np.stack([s[k] for s in snaps]) for k in snaps[0]}
+    snapshots["year"] = scenario.start_year + np.arange(len(snaps), dtype=np.int32)
+    try:
+        model.municipality.check_ledger()
+    finally:
+        _release(model)
+    return RunResult(rid, scenario, seed, replicate, metrics, snapshots, dict(model.timers),
+                     time.perf_counter() - t0)
+
+
+def _release(model) -> None:
+    """Mesa 3.3 keeps every model alive through Agent._ids (PITFALLS); drop ours."""
+    import mesa
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
+
+
+def tidy_metrics(records: list[dict[str, float]], run_id: str, scenario: Scenario, replicate: int,
+                 seed: int) -> pd.DataFrame:
+    """Long form, one row per step and metric. A metric that appears later (a first
+    conversion of some kind) is 0 before it appears: all such metrics are counts."""
+    names = list(dict.fromkeys(k for r in records for k in r))
+    values = np.array([[r.get(k, 0.0) for k in names] for r in records], dtype=np.float64)
+    n_steps, n_metrics = values.shape
+    steps = np.repeat(np.arange(n_steps), n_metrics)
+    return pd.DataFrame({
+        "run_id": run_id,
+        "scenario": scenario.name,
+        "replicate": np.int32(replicate),
+        "seed": np.int64(seed),
+        "step": steps.astype(np.int32),
+        "year": scenario.start_year + steps / scenario.steps_per_year,
+        "metric": pd.Categorical(np.tile(names, n_steps), categories=names),
+        "value": values.reshape(-1),
+    })[METRIC_COLUMNS]
+
+
+def git_commit() -> str | None:
+    """Commit of the source tree the package runs from, if it is a git checkout."""
+    here = Path(sim.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                           capture_output=True, text=True, timeout=5).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def manifest(result: RunResult, source: str | None = None) -> dict:
+    """Provenance of one run: versions, commit, scenario hash and the resolved scenario."""
+    import mesa
+    import numba
+    import pyarrow
+    return {
+        "run_id": result.run_id,
+        "scenario_name": result.scenario.name,
+        "scenario_file": source,
+        "scenario_sha256": result.scenario.sha256(),
+        "scenario": result.scenario.to_dict(),
+        "seed": result.seed,
+        "replicate": result.replicate,
+        "steps": result.scenario.n_steps,
+        "package": "regie",
+        "package_version": sim.__version__,
+        "git_commit": git_commit(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "mesa": mesa.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pyarrow.__version__,
+        "wall_seconds": round(result.wall_seconds, 3),
+        "timers_seconds": {k: round(v, 4) for k, v in result.timers.items()},
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_run(result: RunResult, out_dir: Path, source: str | None = None, plots: bool = True,
+              lang: str = "en") -> Path:
+    """Write metrics, manifest, snapshots and plots into ``out_dir`` atomically.
+
+    Everything goes to a temporary sibling folder first, which is renamed into
+    place at the end, so an interrupted run leaves no half-written results.
+    An earlier folder of the same run (same scenario and seed: same data) is replaced.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        result.metrics.to_parquet(tmp / "metrics.parquet", index=False)
+        np.savez_compressed(tmp / "snapshots.npz", **result.snapshots)
+        if plots:
+            _plots(result, tmp / "plots", lang)
+        (tmp / "manifest.json").write_text(json.dumps(manifest(result, source), indent=2))
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _plots(result: RunResult, folder: Path, lang: str) -> None:
+    from sim import plots
+    folder.mkdir(parents=True, exist_ok=True)
+    s = result.snapshots
+    years = s["year"]
+    for idx, name in ((0, "map_start"), (-1, "map_end")):
+        snap = {k: s[k][idx] for k in ("use", "land", "street_class")}
+        plots.plot_map(snap, folder / f"{name}.png", title=f"{result.scenario.name} — {int(years[idx])}", lang=lang)
+    plots.plot_kpis(result.metrics, folder / "kpis.png", lang=lang, title=result.scenario.name)
+
+
+def read_snapshots(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}

@@ -1,0 +1,571 @@
+"""Strict scenario schema: YAML → frozen pydantic models.
+
+Every field carries its unit, default and source (or "assumption") in the
+docstring under it. Unknown keys fail; a typo fails at load time with the
+file, the key path and what was expected. A scenario may say ``base: other.yaml``
+(relative to its own folder) and override keys of the base: mappings are merged
+key by key, lists and scalars are replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+
+from sim.instruments.base import InstrumentConfig
+from sim.uses import COMMERCIAL_NAMES, OWNER_KINDS
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input. ``str(err)`` holds one line per problem: ``file: key.path: message``."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class Strict(BaseModel):
+    """Base of every schema object: unknown keys fail, objects are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
+
+
+class PerStreet(Strict):
+    """One number per street class."""
+
+    A1: float
+    A2: float
+    B: float
+    C: float
+    residential: float
+
+    def as_tuple(self) -> tuple[float, float, float, float, float]:
+        return (self.A1, self.A2, self.B, self.C, self.residential)
+
+
+class PerIncome(Strict):
+    """One number per household income class."""
+
+    low: float
+    middle: float
+    high: float
+
+    def as_tuple(self) -> tuple[float, float, float]:
+        return (self.low, self.middle, self.high)
+
+
+# ---------------------------------------------------------------- drivers
+class Trend(Strict):
+    """A value at ``start_year`` that changes linearly by ``per_year``."""
+
+    value: float
+    """Level in the scenario's start year (unit of the driver)."""
+    per_year: float = 0.0
+    """Absolute change per year (unit of the driver per year)."""
+
+
+class Series(Strict):
+    """Year → value points, linearly interpolated, held flat beyond both ends."""
+
+    series: dict[int, float]
+    """Mapping of calendar year to value; years strictly increasing as written."""
+
+    @field_validator("series", mode="before")
+    @classmethod
+    def _sorted_unique(cls, v: Any) -> Any:
+        if isinstance(v, list):  # also accept [[year, value], ...]
+            try:
+                pairs = [(int(a), b) for a, b in v]
+            except (TypeError, ValueError) as e:
+                raise ValueError("a series is a mapping year: value or a list of [year, value] pairs") from e
+            years = [a for a, _ in pairs]
+            if len(set(years)) != len(years):
+                raise ValueError(f"duplicate years in series {years}")
+            v = dict(pairs)
+        if isinstance(v, dict):
+            years = [int(k) for k in v]
+            if not v:
+                raise ValueError("a series needs at least one year")
+            if any(b <= a for a, b in zip(years, years[1:])):
+                raise ValueError(f"series years must be strictly increasing, got {years}")
+        return v
+
+
+def _driver_tag(v: Any) -> str | None:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return "constant"
+    if isinstance(v, (Trend, Series)):
+        return type(v).__name__.lower()
+    if isinstance(v, dict):
+        return "series" if "series" in v else "trend"
+    return None
+
+
+Driver = Annotated[
+    Union[Annotated[float, Tag("constant")], Annotated[Trend, Tag("trend")], Annotated[Series, Tag("series")]],
+    Discriminator(_driver_tag, custom_error_type="driver",
+                  custom_error_message="expected a number, {value: ..., per_year: ...} or {series: {year: value}}"),
+]
+"""A context driver: a constant number, ``{value, per_year}``, or ``{series: {year: value}}``."""
+
+
+def driver_value(driver: Driver, year: float, start_year: int) -> float:
+    """Value of a driver at (fractional) calendar ``year``."""
+    if isinstance(driver, (int, float)):
+        return float(driver)
+    if isinstance(driver, Trend):
+        return driver.value + driver.per_year * (year - start_year)
+    years = sorted(driver.series)
+    values = [driver.series[y] for y in years]
+    if year <= years[0]:
+        return float(values[0])
+    for (y0, v0), (y1, v1) in zip(zip(years, values), zip(years[1:], values[1:])):
+        if year <= y1:
+            return float(v0 + (v1 - v0) * (year - y0) / (y1 - y0))
+    return float(values[-1])
+
+
+# ---------------------------------------------------------------- city
+class CityConfig(Strict):
+    archetype: Literal["midsize", "large"] = "midsize"
+    """Synthetic city archetype: ``midsize`` (100×100 cells) or ``large`` (200×200). Schematic, not to scale."""
+    size_cells: Annotated[int, Field(ge=32, le=512)] | None = None
+    """Grid side length in cells; ``null`` takes the archetype's size."""
+
+    @property
+    def side_cells(self) -> int:
+        return self.size_cells or {"midsize": 100, "large": 200}[self.archetype]
+
+
+# ---------------------------------------------------------------- context
+def _online_defaults() -> dict[str, Driver]:
+    # Online share of spending per sector in 2025 and its growth. DESIGN §6:
+    # ~10% (2015) → 16% (2019, CBS/Panteia) → ~22% of all retail spending (2024);
+    # much higher for comparison goods than for daily goods. Split per sector: assumption.
+    return {
+        "comparison": Trend(value=0.30, per_year=0.008),
+        "independent": Trend(value=0.18, per_year=0.006),
+        "daily": Trend(value=0.06, per_year=0.003),
+        "horeca": 0.0,
+        "services": Trend(value=0.03, per_year=0.002),
+        "culture": 0.0,
+        "craft": Trend(value=0.05, per_year=0.002),
+        "office": 0.0,
+    }
+
+
+class ContextConfig(Strict):
+    online_share: dict[str, Driver] = Field(default_factory=_online_defaults)
+    """Share of the sector's spending that goes online (0..1) per commercial sector. Source: DESIGN §6 (CBS/Panteia 2015-2019, 2024 secondary source); per-sector split and trend: assumption."""
+    visitor_demand: Driver = Trend(value=1.0, per_year=-0.005)
+    """Visitor demand index (start year = 1). Footfall in Dutch shopping areas fell 22% 2004-2019 (DESIGN §6); large cities recovered by 2024: a mild -0.5%/yr trend is an assumption."""
+    housing_demand: Driver = 1.0
+    """Housing demand index (1 = vacant dwellings are let at the usual pace). Assumption."""
+    cap_rate: Driver = 0.055
+    """Capitalisation rate of prime (A1) retail property (1/yr). Assumption within the 4-6% range of Dutch prime high-street yields."""
+    interest_rate: Driver = 0.04
+    """Owners' interest rate on loans (1/yr). Assumption."""
+    construction_cost_eur_m2: Driver = 1400.0
+    """Cost of converting a ground-floor unit to housing (EUR per m2 floor). Assumption (Dutch transformation projects: EUR 1,000-1,800 per m2)."""
+    crime_pressure: Driver = 1.0
+    """Undermining pressure index (1 = today's rate of front-business entries). Assumption."""
+
+    @field_validator("online_share")
+    @classmethod
+    def _known_sectors(cls, v: dict[str, Driver]) -> dict[str, Driver]:
+        unknown = sorted(set(v) - set(COMMERCIAL_NAMES))
+        if unknown:
+            raise ValueError(f"unknown sector(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
+        return {**_online_defaults(), **v}
+
+
+# ---------------------------------------------------------------- agents
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNeg = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+
+
+class SectorParams(Strict):
+    """Economics of one commercial sector."""
+
+    sales_density_eur_m2: NonNeg
+    """Annual sales per m2 of floor at the reference footfall (the start mean on A1 streets), before online loss (EUR/m2/yr)."""
+    gross_margin: Share
+    """Share of sales left after cost of goods (0..1)."""
+    fixed_cost_eur_m2: NonNeg
+    """Staff and other fixed costs per m2 per year (EUR/m2/yr)."""
+    footfall_elasticity: NonNeg
+    """Elasticity of sales to the local footfall/resident index (dimensionless)."""
+    local_share: Share
+    """Share of sales that comes from residents nearby rather than visitors (0..1)."""
+    entry_rate_per_1000_units: NonNeg
+    """Searching would-be entrants per year per 1,000 commercial units (1/yr); most find no suitable vacant unit."""
+
+
+def _sector_defaults() -> dict[str, SectorParams]:
+    # All economics are assumptions, set so that at 2025 footfall the bid-rent
+    # order is: chains and horeca can pay A1 rents; independents, daily goods and
+    # services pay A2-C rents; craft and culture only C and residential streets
+    # (the "priced out" pattern of DESIGN §1). Rent-to-sales ratios land at
+    # 10-20% on the sector's typical street (retail industry rule of thumb).
+    S = SectorParams
+    return {
+        "comparison": S(sales_density_eur_m2=6000, gross_margin=0.45, fixed_cost_eur_m2=500, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=50),
+        "independent": S(sales_density_eur_m2=3000, gross_margin=0.40, fixed_cost_eur_m2=250, footfall_elasticity=0.5, local_share=0.25, entry_rate_per_1000_units=60),
+        "daily": S(sales_density_eur_m2=4600, gross_margin=0.25, fixed_cost_eur_m2=400, footfall_elasticity=0.3, local_share=0.6, entry_rate_per_1000_units=25),
+        "horeca": S(sales_density_eur_m2=4000, gross_margin=0.55, fixed_cost_eur_m2=900, footfall_elasticity=0.5, local_share=0.3, entry_rate_per_1000_units=70),
+        "services": S(sales_density_eur_m2=1500, gross_margin=0.80, fixed_cost_eur_m2=400, footfall_elasticity=0.3, local_share=0.5, entry_rate_per_1000_units=60),
+        "culture": S(sales_density_eur_m2=800, gross_margin=0.90, fixed_cost_eur_m2=300, footfall_elasticity=0.2, local_share=0.5, entry_rate_per_1000_units=7),
+        "craft": S(sales_density_eur_m2=1000, gross_margin=0.60, fixed_cost_eur_m2=200, footfall_elasticity=0.2, local_share=0.4, entry_rate_per_1000_units=12),
+        "office": S(sales_density_eur_m2=1200, gross_margin=1.00, fixed_cost_eur_m2=700, footfall_elasticity=0.1, local_share=0.0, entry_rate_per_1000_units=15),
+    }
+
+
+class BusinessConfig(Strict):
+    sectors: dict[str, SectorParams] = Field(default_factory=_sector_defaults)
+    """Economics per commercial sector (keys: commercial use names). Fields not given keep their defaults."""
+
+    @field_validator("sectors", mode="before")
+    @classmethod
+    def _merge_sectors(cls, v: Any) -> Any:
+        return _merge_entries(v, _sector_defaults())
+    lease_years: Annotated[int, Field(ge=1, le=30)] = 5
+    """Lease term in years; renewed term of the same length. Source: Dutch retail lease law, 5 + 5 years (BW 7:292)."""
+    renewal_rent_to_market: Share = 0.5
+    """At renewal the rent moves this share of the way to the market rent (rent review, BW 7:303). Assumption."""
+    cash_buffer_quarters: NonNeg = 2.0
+    """Entrants' starting cash in quarters of rent plus fixed costs. Assumption."""
+    base_exit_per_year: Share = 0.06
+    """Exit hazard per year for reasons outside the model (retirement, chain restructuring). Assumption (Locatus: about 10% of outlets change hands a year, part of it through the modelled insolvencies and lease ends)."""
+    candidates_per_entrant: Annotated[int, Field(ge=1, le=50)] = 5
+    """Vacant units an entrant inspects before it bids. Assumption."""
+    search_footfall_weight: NonNeg = 1.0
+    """Entrants find units in proportion to footfall to this power (visible units are found first). Assumption."""
+    cluster_strength: NonNeg = 0.3
+    """Maximum sales bonus (share) from complementary neighbours within 2 cells. Assumption."""
+    front_entry_rate_per_1000_units: NonNeg = 2.0
+    """Criminal-front entrants per year per 1,000 commercial units at crime pressure 1. Assumption."""
+    front_bid_premium: NonNeg = 0.3
+    """Fronts bid this share above the asking rent, regardless of footfall. Assumption."""
+    front_detection_per_year: Share = 0.10
+    """Chance per year that police work closes a front without any instrument. Assumption."""
+
+
+class OwnerKindParams(Strict):
+    count_per_1000_parcels: NonNeg
+    """Owner agents of this kind per 1,000 parcels."""
+    parcel_share_core: Share
+    """Share of commercial parcels on A1/A2/B streets owned by this kind."""
+    parcel_share_edge: Share
+    """Share of C-street and residential-street parcels owned by this kind."""
+    rent_floor_share: Share
+    """Asking rent is never cut below this share of the unit's last contract rent."""
+    patience_quarters: Annotated[int, Field(ge=1, le=40)]
+    """Quarters of vacancy before each asking-rent cut."""
+    sale_per_year: Share
+    """Sale hazard per parcel per year when not distressed."""
+    loan_to_value: Share
+    """Debt as a share of property value (interest is paid on it)."""
+
+
+def _merge_entries(given: Any, defaults: dict[str, BaseModel]) -> Any:
+    """Let a scenario override single fields of a per-sector / per-kind entry."""
+    if not isinstance(given, dict):
+        return given
+    out = {k: v.model_dump() for k, v in defaults.items()}
+    for k, v in given.items():
+        out[k] = {**out[k], **v} if k in out and isinstance(v, dict) else v
+    return out
+
+
+def _owner_defaults() -> dict[str, OwnerKindParams]:
+    # Institutional owners keep a high rent floor because a lower contract rent
+    # lowers the appraisal and can breach loan covenants (DESIGN §2): this is why
+    # vacancy persists. Ownership shares: about 70% of retail owners live within
+    # 15 km (DESIGN §6) → local + private dominate outside the prime core.
+    # Other numbers: assumption.
+    O = OwnerKindParams
+    return {
+        "institutional": O(count_per_1000_parcels=3, parcel_share_core=0.40, parcel_share_edge=0.05, rent_floor_share=0.90, patience_quarters=4, sale_per_year=0.05, loan_to_value=0.40),
+        "private": O(count_per_1000_parcels=20, parcel_share_core=0.35, parcel_share_edge=0.35, rent_floor_share=0.75, patience_quarters=2, sale_per_year=0.06, loan_to_value=0.60),
+        "local": O(count_per_1000_parcels=40, parcel_share_core=0.25, parcel_share_edge=0.35, rent_floor_share=0.60, patience_quarters=2, sale_per_year=0.03, loan_to_value=0.30),
+        "corporation": O(count_per_1000_parcels=0.5, parcel_share_core=0.0, parcel_share_edge=0.25, rent_floor_share=0.60, patience_quarters=2, sale_per_year=0.005, loan_to_value=0.50),
+    }
+
+
+class OwnerConfig(Strict):
+    kinds: dict[Literal["institutional", "private", "local", "corporation"], OwnerKindParams] = Field(default_factory=_owner_defaults)
+    """Parameters per owner kind (the municipality becomes an owner only through instruments). Fields not given keep their defaults."""
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _merge_kinds(cls, v: Any) -> Any:
+        return _merge_entries(v, _owner_defaults())
+    rent_cut_share: Share = 0.10
+    """Asking-rent cut per review of a vacant unit (share). Assumption."""
+    distress_sale_multiplier: Annotated[float, Field(ge=1.0)] = 3.0
+    """Sale hazard multiplier for a distressed owner (negative cash) or a unit vacant over 2 years. Assumption."""
+    opex_share: Share = 0.15
+    """Owner's operating costs as a share of rent income. Assumption (typical 10-20%)."""
+    maintenance_threshold: Share = 0.6
+    """Owners renovate a parcel when its condition falls below this (0..1). Assumption."""
+    renovation_cost_eur_m2: NonNeg = 500.0
+    """Cost of restoring condition from 0 to 1 (EUR per m2 floor, linear in the gap). Assumption."""
+    conversion_min_vacant_years: NonNeg = 1.5
+    """A vacant unit is considered for conversion after this many years. Assumption."""
+    conversion_lag_quarters: Annotated[int, Field(ge=1, le=20)] = 3
+    """Permit (8 weeks regular procedure, Omgevingswet) plus works, in quarters. Assumption for the works."""
+    letting_belief_halflife_years: Positive = 2.0
+    """Owners' belief that a vacant unit will let halves every this many years of vacancy (drives conversion). Assumption."""
+    residential_cap_rate: Positive = 0.045
+    """Cap rate of residential property (1/yr). Assumption (Dutch residential net yields 3.5-5%)."""
+    street_cap_rate_spread: PerStreet = PerStreet(A1=0.0, A2=0.005, B=0.01, C=0.015, residential=0.02)
+    """Cap-rate premium over prime for A1, A2, B, C and residential streets (1/yr). Assumption."""
+    dwelling_m2: Positive = 70.0
+    """Floor area per dwelling created by a conversion (m2). Assumption."""
+    start_cash_years_of_rent: NonNeg = 0.5
+    """Owners' starting cash in years of their rent income. Assumption."""
+    buyer_mix: dict[Literal["institutional", "private", "local", "corporation"], NonNeg] = {"institutional": 0.2, "private": 0.5, "local": 0.3, "corporation": 0.0}
+    """Kind of the buyer of a sold parcel (relative weights). Assumption."""
+
+
+class HouseholdConfig(Strict):
+    income_eur_month: PerIncome = PerIncome(low=2000.0, middle=3500.0, high=6000.0)
+    """Net monthly income of low, middle and high income classes (EUR). Assumption (CBS orders of magnitude)."""
+    income_mix: PerIncome = PerIncome(low=0.35, middle=0.40, high=0.25)
+    """Shares of low, middle and high income among in-movers. Assumption."""
+    size_mean: Positive = 1.6
+    """Mean persons per household in inner cities. Assumption (CBS: about 1.5-1.7 in city centres)."""
+    move_per_year: Share = 0.10
+    """Base move-out hazard per year. Assumption (urban renters move about every 8-10 years)."""
+    burden_move_multiplier: Annotated[float, Field(ge=1.0)] = 2.0
+    """Move hazard multiplier when rent burden exceeds 40% of income. Assumption."""
+    nuisance_move_weight: NonNeg = 1.0
+    """Extra move hazard per unit of nearby horeca share (nuisance). Assumption."""
+    decay_move_weight: NonNeg = 1.0
+    """Extra move hazard per unit of nearby condition deficit (1 − condition). Assumption."""
+    facilities_move_weight: NonNeg = 0.5
+    """Move hazard reduction per unit of nearby daily-goods/services/culture share. Assumption."""
+    fill_per_year: NonNeg = 4.0
+    """Vacant dwellings let per year at housing demand 1 (a vacant dwelling lets in about a quarter). Assumption (Dutch housing shortage)."""
+    rent_social_eur_month: NonNeg = 650.0
+    """Rent of a housing-corporation dwelling (EUR/month). Assumption (below the social rent limit)."""
+    rent_private_eur_month: NonNeg = 1100.0
+    """Free-sector rent of an average inner-city dwelling (EUR/month). Assumption."""
+    rent_amenity_elasticity: NonNeg = 0.25
+    """Elasticity of free-sector dwelling rents to local footfall. Assumption."""
+    upper_floor_dwellings_mean: NonNeg = 1.0
+    """Mean dwellings above a commercial ground floor. Assumption."""
+
+
+class MunicipalityConfig(Strict):
+    annual_budget_eur: NonNeg = 2_000_000.0
+    """Annual budget for the instruments (EUR). Assumption for a midsize city."""
+    property_fund_eur: NonNeg = 0.0
+    """Revolving property fund at the start (EUR); e.g. city funds of EUR 9-20M (DESIGN §4)."""
+    screenings_per_year: NonNeg = 0.0
+    """Enforcement capacity: integrity screenings per year. Assumption."""
+
+
+class AgentsConfig(Strict):
+    owners: OwnerConfig = OwnerConfig()
+    businesses: BusinessConfig = BusinessConfig()
+    households: HouseholdConfig = HouseholdConfig()
+    municipality: MunicipalityConfig = MunicipalityConfig()
+
+
+# ---------------------------------------------------------------- market
+class MarketConfig(Strict):
+    prime_rent_eur_m2: Positive = 900.0
+    """Market rent on A1 at the reference footfall (EUR/m2/yr). Assumption: national mean about EUR 660, prime about 4x mean (DESIGN §6); a midsize city's prime is lower."""
+    rent_footfall_elasticity: NonNeg = 1.0
+    """Elasticity of market rent to footfall. Assumption."""
+    rent_vacancy_sensitivity: NonNeg = 0.8
+    """Market rent falls by this share times the local vacancy share (5×5 window). Assumption."""
+    vacant_value_discount: Share = 0.2
+    """Appraisal discount of a vacant unit against its asking-rent value. Assumption."""
+    footfall_radius_cells: Annotated[int, Field(ge=1, le=12)] = 4
+    """Radius of the footfall field (cells). Assumption."""
+    footfall_decay_cells: Positive = 2.0
+    """Distance decay length of footfall (cells): weight exp(-d / L). Assumption."""
+    street_weight: PerStreet = PerStreet(A1=3.0, A2=2.0, B=1.3, C=1.0, residential=0.4)
+    """Footfall attraction multiplier of A1, A2, B, C and residential streets. Assumption."""
+    resident_attraction: NonNeg = 0.05
+    """Footfall attraction per occupied dwelling. Assumption."""
+    anchor_station: NonNeg = 8.0
+    """Attraction of each station cell. Assumption."""
+    anchor_square: NonNeg = 2.0
+    """Attraction of each market-square cell. Assumption."""
+    condition_decay_per_year: Share = 0.02
+    """Condition lost per year by an occupied, well-kept building (1/yr). Assumption (about 50 years to full decay)."""
+    vacant_decay_multiplier: NonNeg = 1.5
+    """Extra decay rate of a vacant unit (multiple of the base). Assumption."""
+    vacancy_spillover: NonNeg = 1.0
+    """Extra decay per unit of neighbouring vacancy share (3×3 window), as a multiple of the base. Assumption."""
+    front_spillover: NonNeg = 0.5
+    """Extra decay per neighbouring criminal front (3×3 window), multiple of the base; a front's own parcel: twice that. Assumption."""
+
+
+# ---------------------------------------------------------------- scenario
+class Scenario(Strict):
+    name: str = "scenario"
+    """Short name, used in result folders."""
+    description: str = ""
+    """What the scenario represents."""
+    seed: Annotated[int, Field(ge=0)] = 20250101
+    """Root seed; replicates derive their seeds from it with SeedSequence.spawn."""
+    start_year: Annotated[int, Field(ge=1990, le=2100)] = 2025
+    """Calendar year of step 0."""
+    horizon_years: Annotated[int, Field(ge=1, le=100)] = 20
+    """Simulated years (DESIGN §3: default horizon 20 years)."""
+    steps_per_year: Annotated[int, Field(ge=1, le=12)] = 4
+    """Steps per year (4 = quarters, DESIGN §3)."""
+    city: CityConfig = CityConfig()
+    context: ContextConfig = ContextConfig()
+    agents: AgentsConfig = AgentsConfig()
+    market: MarketConfig = MarketConfig()
+    instruments: list[InstrumentConfig] = []
+    """Policy instruments, each a mapping with ``kind:``; applied every step in list order."""
+
+    @model_validator(mode="after")
+    def _sectors_complete(self) -> "Scenario":
+        unknown = sorted(set(self.agents.businesses.sectors) - set(COMMERCIAL_NAMES))
+        if unknown:
+            raise ValueError(f"agents.businesses.sectors: unknown sector(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
+        return self
+
+    @property
+    def n_steps(self) -> int:
+        return self.horizon_years * self.steps_per_year
+
+    def to_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+    def sha256(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: dict | None = None) -> "Scenario":
+        """Load, resolve ``base:`` chains, apply ``overrides`` and validate. Raises ScenarioError."""
+        path = Path(path)
+        data = load_resolved(path)
+        if overrides:
+            data = deep_merge(data, overrides)
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<scenario>") -> "Scenario":
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            raise ScenarioError([f"{source}: {_loc(err['loc'])}: {_expected(err)}" for err in e.errors()]) from None
+
+
+# ---------------------------------------------------------------- YAML loading
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen[key] = loader.construct_object(value_node, deep=deep)
+    return seen
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml(path: Path) -> dict:
+    """Read one YAML mapping with clear one-line errors."""
+    if not path.exists():
+        raise ScenarioError([f"{path}: file not found"])
+    if path.is_dir():
+        raise ScenarioError([f"{path}: is a folder, expected a YAML file"])
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ScenarioError([f"{path}: {where}YAML error: {e.problem or e.context}"]) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError([f"{path}: YAML error: {e}"]) from None
+    if data is None:
+        raise ScenarioError([f"{path}: file is empty (expected a scenario mapping)"])
+    if not isinstance(data, dict):
+        raise ScenarioError([f"{path}: expected a mapping of scenario keys at the top level (got {type(data).__name__})"])
+    return data
+
+
+def load_resolved(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """Read ``path`` and merge it over its ``base:`` chain."""
+    path = Path(path)
+    data = read_yaml(path)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ScenarioError([f"{path}: base: expected a file name (got {base!r})"])
+    base_path = (path.parent / base).resolve()
+    if base_path in _chain or base_path == path.resolve():
+        raise ScenarioError([f"{path}: base: circular reference to {base}"])
+    if not base_path.exists():
+        raise ScenarioError([f"{path}: base: file not found: {base}"])
+    return deep_merge(load_resolved(base_path, _chain + (path.resolve(),)), data)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """Mappings merge key by key; everything else in ``over`` replaces ``base``."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _loc(loc: tuple) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        elif str(p) in {"constant", "trend", "series"} and parts and parts[-1] != ".series":
+            continue  # union branch names are noise for a user
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "(top level)"
+
+
+def _expected(err: dict) -> str:
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    got = err.get("input")
+    if err["type"] == "missing":
+        return f"{msg} (a value is required)"
+    shown = repr(got)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{msg} (got {shown})"
+
+
+def validate_files(paths: list[str]) -> list[str]:
+    """Validate scenario files; return every problem line (empty when all are fine)."""
+    problems: list[str] = []
+    for p in paths:
+        try:
+            Scenario.from_yaml(p)
+        except ScenarioError as e:
+            problems.extend(e.problems)
+    return problems
+
+
+OWNER_KIND_NAMES = OWNER_KINDS
