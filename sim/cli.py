@@ -10,9 +10,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.scenario import Scenario, ScenarioError, validate_files
+from sim.scenario import MAX_SEED, Scenario, ScenarioError, validate_files
 
 EXIT_BAD_INPUT = 2
+
+
+def _int_in(low: int, high: int):
+    """argparse type: an integer within [low, high], refused with a one-line message otherwise."""
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number (got {text!r})") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low}..{high} (got {value})")
+        return value
+    return check
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,10 +42,12 @@ def _parser() -> argparse.ArgumentParser:
                                      "(start vs horizon), and a results folder with metrics.parquet, "
                                      "manifest.json, snapshots.npz and plots/.")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's seed)")
+    run.add_argument("--seed", type=_int_in(0, MAX_SEED), default=None,
+                     help="root seed (default: the scenario's seed)")
     run.add_argument("--out", type=Path, default=None,
                      help="results folder (default: results/<scenario name>/<run id>/)")
-    run.add_argument("--horizon-years", type=int, default=None, help="override the scenario's horizon (years)")
+    run.add_argument("--horizon-years", type=_int_in(1, 100), default=None,
+                     help="override the scenario's horizon (years, 1..100)")
     run.add_argument("--lang", choices=["en", "nl"], default="en", help="language of plot labels (default: en)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -45,7 +60,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a usage error (2, one line already printed)
+        return int(e.code or 0)
     try:
         if args.command == "validate":
             return _validate(args.files)
@@ -76,8 +94,6 @@ def _run(args: argparse.Namespace) -> int:
     from sim.outputs import run_id_for, simulate, write_run
 
     seed = scenario.seed if args.seed is None else args.seed
-    if seed < 0:
-        raise ScenarioError([f"{args.scenario}: --seed: expected a non-negative integer (got {seed})"])
     out = args.out or Path("results") / scenario.name / run_id_for(scenario, seed)
     print(f"Running {scenario.name}: {scenario.horizon_years} years, {scenario.n_steps} steps, seed {seed}",
           file=sys.stderr)
@@ -113,15 +129,20 @@ def summary_table(metrics, lang: str = "en") -> str:
     return "\n".join([line(head), "  ".join("-" * x for x in w)] + [line(r) for r in rows])
 
 
+COUNT_METRICS = ("households", "residents", "dwellings_occupied", "fronts_active", "fronts_detected",
+                 "conversions_total", "businesses", "business_entries", "business_exits")
+
+
 def _fmt(metric: str, v: float, sign: bool = False) -> str:
+    """Shares in percent (changes in percentage points), euros in millions, counts whole."""
     s = "+" if sign else ""
     if metric.startswith(("vacancy", "longterm", "share_", "rent_burden", "condition_poor")):
-        return f"{100 * v:{s}.1f}%"
+        return f"{100 * v:{s}.1f} pt" if sign else f"{100 * v:.1f}%"
     if metric.endswith("_eur"):
         return f"{v / 1e6:{s},.1f}M"
-    if abs(v) >= 100:
+    if metric in COUNT_METRICS or metric.endswith("_m2"):
         return f"{v:{s},.0f}"
-    return f"{v:{s}.3f}"
+    return f"{v:{s},.2f}"
 
 
 if __name__ == "__main__":

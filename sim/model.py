@@ -34,6 +34,10 @@ class CityModel(mesa.Model):
         self.spy = scenario.steps_per_year
         self.timers = Counter()            # seconds spent in kernels / agents / recording
         self.events = Counter()            # per-step event counts (entries, exits, ...)
+        self.burning_in = False            # during burn-in the context stays at the start year
+        self.conversions = Counter()       # cumulative completed conversions by (from, to)
+        self.fronts_detected = 0
+        self.net_public_cost_eur = 0.0
         self.update_context()
         self.parcels = generate_city(scenario, self.rng)
         self._setup_tables()
@@ -45,12 +49,10 @@ class CityModel(mesa.Model):
         self.municipality = Municipality(self)
         own.assign_owners(self)
         self._populate()
+        self._burn_in(scenario.burn_in_years * self.spy)
         self.municipality.instruments = build_instruments(scenario.instruments)
         for instrument in self.municipality.instruments:
             instrument.initialize(self)
-        self.conversions = Counter()       # cumulative completed conversions by (from, to)
-        self.fronts_detected = 0
-        self.net_public_cost_eur = 0.0
         self.records: list[dict[str, float]] = [compute_kpis(self)]
 
     # ------------------------------------------------------------------ the step
@@ -82,7 +84,8 @@ class CityModel(mesa.Model):
 
     def update_context(self) -> None:
         c = self.scenario.context
-        y, y0 = self.scenario.start_year + self.steps / self.spy, self.scenario.start_year
+        y0 = self.scenario.start_year
+        y = y0 if self.burning_in else y0 + self.steps / self.spy
         online = np.zeros(len(IS_COMMERCIAL))
         for sector, drv in c.online_share.items():
             online[USE_CODE[sector]] = min(max(driver_value(drv, y, y0), 0.0), 1.0)
@@ -221,7 +224,7 @@ class CityModel(mesa.Model):
         par = self.parcels
         out = kernels.market_update(
             par.land, par.use, par.street_class, par.floor_m2, par.condition, par.is_front, par.footfall,
-            par.rent_eur_m2, par.asking_rent_eur_m2, par.dwellings, par.dwelling_base_eur_month,
+            self.bid_rents(), par.rent_eur_m2, par.asking_rent_eur_m2, par.dwellings, par.dwelling_base_eur_month,
             par.dwelling_elastic, par.conversion_done_step, par.conversion_to, par.conversion_dwellings,
             par.condition_bonus, self.steps, self.market_params())
         self.timers["kernels"] += time.perf_counter() - t0
@@ -236,13 +239,30 @@ class CityModel(mesa.Model):
         par.dwelling_rent_eur_month = out["dwelling_rent_eur_month"]
         par.conversion_done_step.reshape(-1)[done] = -1
 
+    def bid_rents(self) -> np.ndarray:
+        """Bid rent (EUR/m2/yr) of every unit: the second-best break-even rent over the sectors zoning permits."""
+        par = self.parcels
+        use = par.flat("use")
+        units = np.flatnonzero((par.flat("land") == 0) & ((use == VACANT) | IS_COMMERCIAL[use]))
+        sectors = self.commercial_codes
+        pairs_s = np.repeat(sectors, units.size)
+        pairs_p = np.tile(units, sectors.size)
+        wtp = biz.wtp_rent_eur_m2(self, pairs_s, pairs_p).reshape(sectors.size, units.size)
+        permitted = (par.flat("allowed")[units][None, :] >> sectors[:, None]) & 1 == 1
+        # competition between sectors sets the rent: the runner-up's break-even rent
+        # (a second-price auction among the sectors that may use the unit)
+        ranked = np.sort(np.where(permitted, np.maximum(wtp, 0.0), 0.0), axis=0)
+        bid = np.zeros(par.land.size)
+        bid[units] = ranked[-2] if sectors.size > 1 else ranked[-1]
+        return bid.reshape(par.land.shape)
+
     def market_params(self) -> np.ndarray:
         m = self.scenario.market
         oc = self.scenario.agents.owners
         sp = oc.street_cap_rate_spread
         return market_params(
-            ff_ref=self.footfall_ref, dwelling_ff_ref=self.dwelling_ff_ref, prime_rent=m.prime_rent_eur_m2,
-            rent_elasticity=m.rent_footfall_elasticity, vacancy_sensitivity=m.rent_vacancy_sensitivity,
+            dwelling_ff_ref=self.dwelling_ff_ref, rent_capture=m.rent_capture_share,
+            vacancy_sensitivity=m.rent_vacancy_sensitivity,
             cap_rate=self.context["cap_rate"], spread_A1=sp.A1, spread_A2=sp.A2, spread_B=sp.B,
             spread_C=sp.C, spread_res=sp.residential, residential_cap_rate=oc.residential_cap_rate,
             vacant_discount=m.vacant_value_discount, decay_per_step=m.condition_decay_per_year / self.spy,
@@ -261,6 +281,8 @@ class CityModel(mesa.Model):
     def record_kpis(self) -> None:
         t0 = time.perf_counter()
         self.fronts_detected += self.events["fronts_detected"]
+        if self.burning_in:
+            return
         spend, income = self.municipality.ledger.step_totals(self.steps)
         self.net_public_cost_eur += spend - income
         self.records.append(compute_kpis(self))
@@ -270,6 +292,7 @@ class CityModel(mesa.Model):
     def _setup_tables(self) -> None:
         sc = self.scenario
         self.sector_arrays = biz.sector_table(sc)
+        self.commercial_codes = np.array([USE_CODE[s] for s in COMMERCIAL_NAMES], dtype=np.int64)
         self.complement = biz.complement_matrix()
         self.street_weight = np.asarray(sc.market.street_weight.as_tuple())
         self.footfall_weights = kernels.decay_weights(sc.market.footfall_radius_cells, sc.market.footfall_decay_cells)
@@ -297,18 +320,18 @@ class CityModel(mesa.Model):
         hc = self.scenario.agents.households
         par.dwelling_elastic = par.is_parcel & ~social
         par.dwelling_base_eur_month = np.where(social, hc.rent_social_eur_month, hc.rent_private_eur_month) * par.is_parcel
+        par.dwelling_rent_eur_month = par.dwelling_base_eur_month.copy()
+        hh.populate(self)              # households first: their spending is part of sales
         self.compute_footfall()
         units = par.is_parcel & ((par.use == VACANT) | IS_COMMERCIAL[par.use])
         a1 = units & (par.street_class == STREET_CODE["A1"])
         self.footfall_ref = float(par.footfall[a1].mean()) if a1.any() else float(par.footfall[units].mean())
-        self.resident_ref = float(max(par.resident_field[units].mean(), 1e-9))
+        self.resident_ref = float(max(par.resident_field[par.is_parcel].mean(), 1e-9))
         res = par.is_parcel & (par.use == RESIDENTIAL)
         self.dwelling_ff_ref = float(par.footfall[res].mean()) if res.any() else self.footfall_ref
         self.n_units_start = int(units.sum())
-        par.dwelling_rent_eur_month = par.dwelling_base_eur_month.copy()
         self.update_market()           # market rents at the start
         self._initial_tenants(units)
-        hh.populate(self)
         self.compute_footfall()
         self.update_market()           # rents, values, dwelling rents with tenants in place
         shopping = par.is_parcel & (par.street_class < STREET_CODE["residential"])
@@ -318,6 +341,37 @@ class CityModel(mesa.Model):
                                    minlength=o.n)
         o.cash_eur[:] = self.scenario.agents.owners.start_cash_years_of_rent * start_income
         self.steps = 0
+
+    def _burn_in(self, n_steps: int) -> None:
+        """Run ``n_steps`` under the start year's context, then make that moment step 0.
+
+        Step-indexed state (vacancy starts, reviews, lease ends, conversions due)
+        is shifted so that it stays correct relative to the new step 0;
+        counters and records of the burn-in are dropped.
+        """
+        self.records = []
+        self.burning_in = True
+        for _ in range(n_steps):
+            self.step()
+        self.burning_in = False
+        shift = self.steps
+        par = self.parcels
+        vacant = par.is_parcel & (par.use == VACANT)
+        par.vacant_since[vacant] -= shift
+        par.last_review_step[vacant] -= shift
+        converting = par.conversion_done_step >= 0
+        par.conversion_done_step[converting] -= shift
+        b = self.businesses
+        b.lease_end_step[:] -= shift
+        b.entry_step[:] -= shift
+        self.steps = 0
+        self.update_context()
+        self.conversions.clear()
+        self.fronts_detected = 0
+        self.events.clear()
+        self.compute_footfall()
+        shopping = par.is_parcel & (par.street_class < STREET_CODE["residential"])
+        self.footfall_start = float(par.footfall[shopping].mean())
 
     def _initial_tenants(self, units: np.ndarray) -> None:
         """Occupied units get a sector that can pay there (bid-rent sorting), a rent it can

@@ -154,6 +154,7 @@ def write_run(result: RunResult, out_dir: Path, source: str | None = None, plots
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; results are for everyone who may read the folder
     try:
         result.metrics.to_parquet(tmp / "metrics.parquet", index=False)
         np.savez_compressed(tmp / "snapshots.npz", **result.snapshots)

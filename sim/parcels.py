@@ -184,8 +184,12 @@ def _initial_uses(street: np.ndarray, parcel: np.ndarray, rng: np.random.Generat
         sectors = np.array([USE_CODE[s] for s in COMMERCIAL_NAMES])
         probs = np.array([mix[s] for s in COMMERCIAL_NAMES])
         chosen = sectors[rng.choice(len(sectors), size=cells.size, p=probs / probs.sum())]
-        vac = rng.random(cells.size) < INITIAL_VACANCY[name]
-        values = np.where(u < COMMERCIAL_SHARE[name], np.where(vac, VACANT, chosen), RESIDENTIAL)
+        commercial = u < COMMERCIAL_SHARE[name]
+        # exactly the target share of commercial units starts vacant (less seed noise in the start state)
+        com_idx = np.flatnonzero(commercial)
+        vac = np.zeros(cells.size, bool)
+        vac[rng.permutation(com_idx)[: int(round(INITIAL_VACANCY[name] * com_idx.size))]] = True
+        values = np.where(commercial, np.where(vac, VACANT, chosen), RESIDENTIAL)
         use.reshape(-1)[cells] = values
         last.reshape(-1)[cells] = np.where(values == VACANT, chosen, VACANT)
     return use, last

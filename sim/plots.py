@@ -78,13 +78,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "all_streets": ("All streets", "Alle straten"),
     "band_note": ("mean of {n} replicates, band: 5–95 %", "gemiddelde van {n} replicaties, band: 5–95 %"),
     "panel_vacancy": ("(a) Vacancy by street class", "(a) Leegstand per straattype"),
-    "panel_use_mix": ("(b) Use mix", "(b) Functiemix"),
+    "panel_use_mix": ("(b) Use mix of non-residential ground floors", "(b) Functiemix van niet-woonplinten"),
     "panel_footfall": ("(c) Footfall", "(c) Passanten"),
     "panel_condition": ("(d) Building condition", "(d) Staat van onderhoud"),
     "panel_households": ("(e) Households", "(e) Huishoudens"),
     "panel_fronts": ("(f) Criminal front businesses", "(f) Ondermijning: dekmantelbedrijven"),
     "y_vacancy": ("Vacant units (%)", "Leegstaande panden (%)"),
-    "y_use_mix": ("Share of units (%)", "Aandeel panden (%)"),
+    "y_use_mix": ("Share of ground floors (%)", "Aandeel plinten (%)"),
     "y_footfall": ("Footfall index (–)", "Passantenindex (–)"),
     "y_condition": ("Mean condition (index)", "Gemiddelde staat (index)"),
     "y_households": ("Households (number)", "Huishoudens (aantal)"),
@@ -402,6 +402,9 @@ def _draw_line_panel(ax, summary: pd.DataFrame, scenarios: list[str], metrics: t
 def _draw_use_mix(ax, summary: pd.DataFrame, scenarios: list[str], lang: str) -> list[Patch]:
     """Draw the stacked-area use mix (percent) of the first scenario.
 
+    Homes are left out and the rest renormalised to 100%: the panel shows the
+    mix of non-residential ground floors, which is what use-mix policy is about.
+
     Returns:
         Legend patches for the uses drawn (empty when there is no data).
     """
@@ -410,6 +413,8 @@ def _draw_use_mix(ax, summary: pd.DataFrame, scenarios: list[str], lang: str) ->
     years = np.sort(d["year"].unique())
     layers, colours, handles = [], [], []
     for u in USES:
+        if u.name == "residential":
+            continue
         m = d[d["metric"] == f"share_{u.name}"].set_index("year")["mean"]
         if m.empty:
             continue
@@ -417,8 +422,10 @@ def _draw_use_mix(ax, summary: pd.DataFrame, scenarios: list[str], lang: str) ->
         colours.append(u.colour)
         handles.append(Patch(facecolor=u.colour, edgecolor="0.4", label=(u.label_en, u.label_nl)[i]))
     if layers:
-        ax.stackplot(years, np.vstack(layers), colors=colours, linewidth=0)
-        ax.set_ylim(0, max(100.0, float(np.vstack(layers).sum(axis=0).max())))
+        stack = np.vstack(layers)
+        stack = 100.0 * stack / np.maximum(stack.sum(axis=0), 1e-12)
+        ax.stackplot(years, stack, colors=colours, linewidth=0)
+        ax.set_ylim(0, 100.0)
     return handles
 
 

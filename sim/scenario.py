@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from sim.instruments.base import InstrumentConfig
 from sim.uses import COMMERCIAL_NAMES, OWNER_KINDS
+
+
+MAX_SEED = 2**63 - 1  # seeds are stored as int64 in every output row
 
 
 class ScenarioError(ValueError):
@@ -32,7 +35,8 @@ class ScenarioError(ValueError):
 class Strict(BaseModel):
     """Base of every schema object: unknown keys fail, objects are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False,
+                              use_attribute_docstrings=True)
 
 
 class PerStreet(Strict):
@@ -114,6 +118,15 @@ Driver = Annotated[
 """A context driver: a constant number, ``{value, per_year}``, or ``{series: {year: value}}``."""
 
 
+def _driver_levels(driver: Driver) -> list[float]:
+    """The levels a driver states (the constant, the trend's start value, or the series values)."""
+    if isinstance(driver, (int, float)):
+        return [float(driver)]
+    if isinstance(driver, Trend):
+        return [driver.value]
+    return [float(x) for x in driver.series.values()]
+
+
 def driver_value(driver: Driver, year: float, start_year: int) -> float:
     """Value of a driver at (fractional) calendar ``year``."""
     if isinstance(driver, (int, float)):
@@ -159,8 +172,17 @@ def _online_defaults() -> dict[str, Driver]:
     }
 
 
+def _share_levels(v: Driver) -> Driver:
+    if not all(0.0 <= x <= 1.0 for x in _driver_levels(v)):
+        raise ValueError(f"an online share is a fraction 0..1 (got {_driver_levels(v)})")
+    return v
+
+
+ShareDriver = Annotated[Driver, AfterValidator(_share_levels)]
+
+
 class ContextConfig(Strict):
-    online_share: dict[str, Driver] = Field(default_factory=_online_defaults)
+    online_share: dict[str, ShareDriver] = Field(default_factory=_online_defaults)
     """Share of the sector's spending that goes online (0..1) per commercial sector. Source: DESIGN §6 (CBS/Panteia 2015-2019, 2024 secondary source); per-sector split and trend: assumption."""
     visitor_demand: Driver = Trend(value=1.0, per_year=-0.005)
     """Visitor demand index (start year = 1). Footfall in Dutch shopping areas fell 22% 2004-2019 (DESIGN §6); large cities recovered by 2024: a mild -0.5%/yr trend is an assumption."""
@@ -183,6 +205,21 @@ class ContextConfig(Strict):
             raise ValueError(f"unknown sector(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
         return {**_online_defaults(), **v}
 
+    @field_validator("visitor_demand", "housing_demand", "construction_cost_eur_m2", "crime_pressure",
+                     "interest_rate")
+    @classmethod
+    def _non_negative(cls, v: Driver) -> Driver:
+        if min(_driver_levels(v)) < 0:
+            raise ValueError(f"expected a non-negative level (got {min(_driver_levels(v))})")
+        return v
+
+    @field_validator("cap_rate")
+    @classmethod
+    def _positive(cls, v: Driver) -> Driver:
+        if min(_driver_levels(v)) <= 0:
+            raise ValueError(f"a cap rate must be positive (got {min(_driver_levels(v))})")
+        return v
+
 
 # ---------------------------------------------------------------- agents
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -204,7 +241,7 @@ class SectorParams(Strict):
     local_share: Share
     """Share of sales that comes from residents nearby rather than visitors (0..1)."""
     entry_rate_per_1000_units: NonNeg
-    """Searching would-be entrants per year per 1,000 commercial units (1/yr); most find no suitable vacant unit."""
+    """Searching would-be entrants per year per 1,000 commercial units at visitor demand 1 (1/yr), scaled by visitor_demand^(1 − local_share); most find no suitable vacant unit."""
 
 
 def _sector_defaults() -> dict[str, SectorParams]:
@@ -215,14 +252,14 @@ def _sector_defaults() -> dict[str, SectorParams]:
     # 10-20% on the sector's typical street (retail industry rule of thumb).
     S = SectorParams
     return {
-        "comparison": S(sales_density_eur_m2=6000, gross_margin=0.45, fixed_cost_eur_m2=500, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=50),
-        "independent": S(sales_density_eur_m2=3000, gross_margin=0.40, fixed_cost_eur_m2=250, footfall_elasticity=0.5, local_share=0.25, entry_rate_per_1000_units=60),
-        "daily": S(sales_density_eur_m2=4600, gross_margin=0.25, fixed_cost_eur_m2=400, footfall_elasticity=0.3, local_share=0.6, entry_rate_per_1000_units=25),
-        "horeca": S(sales_density_eur_m2=4000, gross_margin=0.55, fixed_cost_eur_m2=900, footfall_elasticity=0.5, local_share=0.3, entry_rate_per_1000_units=70),
-        "services": S(sales_density_eur_m2=1500, gross_margin=0.80, fixed_cost_eur_m2=400, footfall_elasticity=0.3, local_share=0.5, entry_rate_per_1000_units=60),
-        "culture": S(sales_density_eur_m2=800, gross_margin=0.90, fixed_cost_eur_m2=300, footfall_elasticity=0.2, local_share=0.5, entry_rate_per_1000_units=7),
-        "craft": S(sales_density_eur_m2=1000, gross_margin=0.60, fixed_cost_eur_m2=200, footfall_elasticity=0.2, local_share=0.4, entry_rate_per_1000_units=12),
-        "office": S(sales_density_eur_m2=1200, gross_margin=1.00, fixed_cost_eur_m2=700, footfall_elasticity=0.1, local_share=0.0, entry_rate_per_1000_units=15),
+        "comparison": S(sales_density_eur_m2=6000, gross_margin=0.45, fixed_cost_eur_m2=500, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=72),
+        "independent": S(sales_density_eur_m2=3000, gross_margin=0.40, fixed_cost_eur_m2=350, footfall_elasticity=0.6, local_share=0.25, entry_rate_per_1000_units=86),
+        "daily": S(sales_density_eur_m2=4600, gross_margin=0.25, fixed_cost_eur_m2=500, footfall_elasticity=0.5, local_share=0.5, entry_rate_per_1000_units=36),
+        "horeca": S(sales_density_eur_m2=4000, gross_margin=0.55, fixed_cost_eur_m2=1000, footfall_elasticity=0.8, local_share=0.3, entry_rate_per_1000_units=101),
+        "services": S(sales_density_eur_m2=1100, gross_margin=0.80, fixed_cost_eur_m2=350, footfall_elasticity=0.5, local_share=0.4, entry_rate_per_1000_units=86),
+        "culture": S(sales_density_eur_m2=700, gross_margin=0.90, fixed_cost_eur_m2=350, footfall_elasticity=0.2, local_share=0.5, entry_rate_per_1000_units=10),
+        "craft": S(sales_density_eur_m2=1000, gross_margin=0.60, fixed_cost_eur_m2=250, footfall_elasticity=0.2, local_share=0.4, entry_rate_per_1000_units=18),
+        "office": S(sales_density_eur_m2=1000, gross_margin=1.00, fixed_cost_eur_m2=700, footfall_elasticity=0.2, local_share=0.0, entry_rate_per_1000_units=22),
     }
 
 
@@ -233,14 +270,14 @@ class BusinessConfig(Strict):
     @field_validator("sectors", mode="before")
     @classmethod
     def _merge_sectors(cls, v: Any) -> Any:
-        return _merge_entries(v, _sector_defaults())
+        return _merge_entries(v, _sector_defaults(), "sector")
     lease_years: Annotated[int, Field(ge=1, le=30)] = 5
     """Lease term in years; renewed term of the same length. Source: Dutch retail lease law, 5 + 5 years (BW 7:292)."""
     renewal_rent_to_market: Share = 0.5
     """At renewal the rent moves this share of the way to the market rent (rent review, BW 7:303). Assumption."""
     cash_buffer_quarters: NonNeg = 2.0
     """Entrants' starting cash in quarters of rent plus fixed costs. Assumption."""
-    base_exit_per_year: Share = 0.06
+    base_exit_per_year: Share = 0.05
     """Exit hazard per year for reasons outside the model (retirement, chain restructuring). Assumption (Locatus: about 10% of outlets change hands a year, part of it through the modelled insolvencies and lease ends)."""
     candidates_per_entrant: Annotated[int, Field(ge=1, le=50)] = 5
     """Vacant units an entrant inspects before it bids. Assumption."""
@@ -273,10 +310,13 @@ class OwnerKindParams(Strict):
     """Debt as a share of property value (interest is paid on it)."""
 
 
-def _merge_entries(given: Any, defaults: dict[str, BaseModel]) -> Any:
+def _merge_entries(given: Any, defaults: dict[str, BaseModel], what: str) -> Any:
     """Let a scenario override single fields of a per-sector / per-kind entry."""
     if not isinstance(given, dict):
         return given
+    unknown = sorted(str(k) for k in set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown {what}(s) {unknown}; expected some of {list(defaults)}")
     out = {k: v.model_dump() for k, v in defaults.items()}
     for k, v in given.items():
         out[k] = {**out[k], **v} if k in out and isinstance(v, dict) else v
@@ -305,7 +345,7 @@ class OwnerConfig(Strict):
     @field_validator("kinds", mode="before")
     @classmethod
     def _merge_kinds(cls, v: Any) -> Any:
-        return _merge_entries(v, _owner_defaults())
+        return _merge_entries(v, _owner_defaults(), "owner kind")
     rent_cut_share: Share = 0.10
     """Asking-rent cut per review of a vacant unit (share). Assumption."""
     distress_sale_multiplier: Annotated[float, Field(ge=1.0)] = 3.0
@@ -381,12 +421,10 @@ class AgentsConfig(Strict):
 
 # ---------------------------------------------------------------- market
 class MarketConfig(Strict):
-    prime_rent_eur_m2: Positive = 900.0
-    """Market rent on A1 at the reference footfall (EUR/m2/yr). Assumption: national mean about EUR 660, prime about 4x mean (DESIGN §6); a midsize city's prime is lower."""
-    rent_footfall_elasticity: NonNeg = 1.0
-    """Elasticity of market rent to footfall. Assumption."""
-    rent_vacancy_sensitivity: NonNeg = 0.8
-    """Market rent falls by this share times the local vacancy share (5×5 window). Assumption."""
+    rent_capture_share: Share = 0.6
+    """Market rent = this share of the bid rent: the second-best break-even rent among the sectors zoning permits on the unit (competition between sectors sets the rent). Assumption."""
+    rent_vacancy_sensitivity: NonNeg = 0.3
+    """Market rent falls by this share times the local vacancy share (5×5 window), on top of vacancy's effect on sales. Assumption."""
     vacant_value_discount: Share = 0.2
     """Appraisal discount of a vacant unit against its asking-rent value. Assumption."""
     footfall_radius_cells: Annotated[int, Field(ge=1, le=12)] = 4
@@ -417,7 +455,7 @@ class Scenario(Strict):
     """Short name, used in result folders."""
     description: str = ""
     """What the scenario represents."""
-    seed: Annotated[int, Field(ge=0)] = 20250101
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20250101
     """Root seed; replicates derive their seeds from it with SeedSequence.spawn."""
     start_year: Annotated[int, Field(ge=1990, le=2100)] = 2025
     """Calendar year of step 0."""
@@ -425,6 +463,8 @@ class Scenario(Strict):
     """Simulated years (DESIGN §3: default horizon 20 years)."""
     steps_per_year: Annotated[int, Field(ge=1, le=12)] = 4
     """Steps per year (4 = quarters, DESIGN §3)."""
+    burn_in_years: Annotated[int, Field(ge=0, le=20)] = 3
+    """Years simulated before step 0 with the start year's context and no instruments, so the synthetic city settles into the model's own equilibrium (leases, rents, vacancy spells); not recorded. Assumption."""
     city: CityConfig = CityConfig()
     context: ContextConfig = ContextConfig()
     agents: AgentsConfig = AgentsConfig()
@@ -472,6 +512,7 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
     seen: dict = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
@@ -491,7 +532,12 @@ def read_yaml(path: Path) -> dict:
         raise ScenarioError([f"{path}: file not found"])
     if path.is_dir():
         raise ScenarioError([f"{path}: is a folder, expected a YAML file"])
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError([f"{path}: not valid UTF-8 text (byte {e.start}); save the file as UTF-8"]) from None
+    except OSError as e:
+        raise ScenarioError([f"{path}: cannot read: {e.strerror or e}"]) from None
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as e:
@@ -499,7 +545,7 @@ def read_yaml(path: Path) -> dict:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ScenarioError([f"{path}: {where}YAML error: {e.problem or e.context}"]) from None
     except yaml.YAMLError as e:
-        raise ScenarioError([f"{path}: YAML error: {e}"]) from None
+        raise ScenarioError([f"{path}: YAML error: {' '.join(str(e).split())}"]) from None
     if data is None:
         raise ScenarioError([f"{path}: file is empty (expected a scenario mapping)"])
     if not isinstance(data, dict):
@@ -525,20 +571,32 @@ def load_resolved(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
 
 
 def deep_merge(base: dict, over: dict) -> dict:
-    """Mappings merge key by key; everything else in ``over`` replaces ``base``."""
+    """Mappings merge key by key; everything else in ``over`` replaces ``base``.
+
+    A driver given as ``{series: ...}`` or ``{value: ...}`` replaces the base's
+    driver whole (a child may change a trend into a series); ``{per_year: ...}``
+    alone adjusts the base's trend.
+    """
     out = dict(base)
     for k, v in over.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        replaces = isinstance(v, dict) and ("series" in v or "value" in v)
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and not replaces:
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
     return out
 
 
 def _loc(loc: tuple) -> str:
+    """Dotted key path of a pydantic error location, without pydantic's internal markers."""
     parts: list[str] = []
-    for p in loc:
-        if isinstance(p, int):
+    items = list(loc)
+    for i, p in enumerate(items):
+        nxt = items[i + 1] if i + 1 < len(items) else None
+        if p in ("constant", "trend", "[key]") or (p == "series" and nxt == "series"):
+            continue  # driver-union tags and dict-key markers are noise for a user
+        if isinstance(p, int) and parts and not parts[-1].endswith("series"):
             parts.append(f"[{p}]")
-        elif str(p) in {"constant", "trend", "series"} and parts and parts[-1] != ".series":
-            continue  # union branch names are noise for a user
         else:
             parts.append(("." if parts else "") + str(p))
     return "".join(parts) or "(top level)"

@@ -137,7 +137,9 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
     bids: list[tuple[float, int, int, bool]] = []
     for sector_name, sp in cfg.sectors.items():
         code = USE_CODE[sector_name]
-        n = rng.poisson(sp.entry_rate_per_1000_units * scale)
+        # would-be entrants follow market size: visitors for the visitor-facing part of sales
+        demand = max(model.context["visitor_demand"], 0.0) ** (1.0 - sp.local_share)
+        n = rng.poisson(sp.entry_rate_per_1000_units * scale * demand)
         ok = (allowed >> code) & 1 == 1
         if n == 0 or not ok.any():
             continue

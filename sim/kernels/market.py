@@ -12,14 +12,18 @@ RENT_VACANCY_RADIUS = 2   # 5×5 window: local vacancy that depresses market ren
 SPILLOVER_RADIUS = 1      # 3×3 window: neighbours whose vacancy/fronts speed up decay (assumption)
 
 
-def market_update(land, use, street_class, floor_m2, condition, is_front, footfall, rent_eur_m2,
-                  asking_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
+def market_update(land, use, street_class, floor_m2, condition, is_front, footfall, bid_rent_eur_m2,
+                  rent_eur_m2, asking_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
                   conversion_done_step, conversion_to, conversion_dwellings, condition_bonus,
                   step, p):
     """Rents, values, condition and conversions for every parcel.
 
+    Market rent is bid rent: owners capture a share of the break-even rent that
+    competition between permitted sectors sets on the unit (``bid_rent_eur_m2``,
+    from the sales kernel), less a discount for vacancy around it.
+
     Args:
-        land, use, street_class: (H, W) int8; floor_m2, condition, footfall, rent_eur_m2,
+        land, use, street_class: (H, W) int8; floor_m2, condition, footfall, bid_rent_eur_m2, rent_eur_m2,
             asking_rent_eur_m2, dwelling_base_eur_month, condition_bonus: (H, W) float64.
         is_front, dwelling_elastic: (H, W) bool. dwellings, conversion_dwellings,
             conversion_done_step: (H, W) int32; conversion_to: (H, W) int8.
@@ -33,7 +37,7 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
     if p.shape != (N_PARAMS,):
         raise ValueError(f"market_update: expected {N_PARAMS} parameters, got {p.shape}")
     out = _market(land.astype(np.int64), use.astype(np.int64), street_class.astype(np.int64),
-                  floor_m2, condition, is_front.astype(np.bool_), footfall, rent_eur_m2,
+                  floor_m2, condition, is_front.astype(np.bool_), footfall, bid_rent_eur_m2, rent_eur_m2,
                   asking_rent_eur_m2, dwellings.astype(np.int64), dwelling_base_eur_month,
                   dwelling_elastic.astype(np.bool_), conversion_done_step.astype(np.int64),
                   conversion_to.astype(np.int64), conversion_dwellings.astype(np.int64),
@@ -44,12 +48,26 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
 
 
 # Layout of the parameter vector (one place, shared with the twins).
-PARAM_NAMES = ("ff_ref", "dwelling_ff_ref", "prime_rent", "rent_elasticity", "vacancy_sensitivity",
+PARAM_NAMES = ("dwelling_ff_ref", "rent_capture", "vacancy_sensitivity",
                "cap_rate", "spread_A1", "spread_A2", "spread_B", "spread_C", "spread_res",
                "residential_cap_rate", "vacant_discount", "decay_per_step", "vacant_mult",
                "vacancy_spill", "front_spill", "dwelling_elasticity", "opex_share")
 N_PARAMS = len(PARAM_NAMES)
 P = {n: i for i, n in enumerate(PARAM_NAMES)}
+# positions as module constants: numba freezes them into the kernel
+_DWELLING_FF_REF = P["dwelling_ff_ref"]
+_RENT_CAPTURE = P["rent_capture"]
+_VACANCY_SENSITIVITY = P["vacancy_sensitivity"]
+_CAP_RATE = P["cap_rate"]
+_RESIDENTIAL_CAP_RATE = P["residential_cap_rate"]
+_VACANT_DISCOUNT = P["vacant_discount"]
+_DECAY_PER_STEP = P["decay_per_step"]
+_VACANT_MULT = P["vacant_mult"]
+_VACANCY_SPILL = P["vacancy_spill"]
+_FRONT_SPILL = P["front_spill"]
+_DWELLING_ELASTICITY = P["dwelling_elasticity"]
+_OPEX_SHARE = P["opex_share"]
+_SPREAD_A1 = P["spread_A1"]
 
 
 def market_params(**kw) -> np.ndarray:
@@ -86,24 +104,22 @@ def _window_counts(land, use, is_commercial, is_front, i, j, r):
 
 
 @njit(cache=True)
-def _market(land, use, street, floor, cond, front, foot, rent, asking, dwell, dwell_base,
+def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, asking, dwell, dwell_base,
             dwell_elastic, conv_step, conv_to, conv_dw, cond_bonus, step, p, is_commercial):
-    # unpack the parameter vector (layout: PARAM_NAMES)
-    ff_ref = p[0]
-    dwelling_ff_ref = p[1]
-    prime_rent = p[2]
-    rent_elasticity = p[3]
-    vacancy_sensitivity = p[4]
-    cap_rate = p[5]
-    residential_cap_rate = p[11]
-    vacant_discount = p[12]
-    decay_per_step = p[13]
-    vacant_mult = p[14]
-    vacancy_spill = p[15]
-    front_spill = p[16]
-    dwelling_elasticity = p[17]
-    opex_share = p[18]
-    spread = p[6:11]
+    # unpack the parameter vector (positions: module constants from PARAM_NAMES)
+    dwelling_ff_ref = p[_DWELLING_FF_REF]
+    rent_capture = p[_RENT_CAPTURE]
+    vacancy_sensitivity = p[_VACANCY_SENSITIVITY]
+    cap_rate = p[_CAP_RATE]
+    residential_cap_rate = p[_RESIDENTIAL_CAP_RATE]
+    vacant_discount = p[_VACANT_DISCOUNT]
+    decay_per_step = p[_DECAY_PER_STEP]
+    vacant_mult = p[_VACANT_MULT]
+    vacancy_spill = p[_VACANCY_SPILL]
+    front_spill = p[_FRONT_SPILL]
+    dwelling_elasticity = p[_DWELLING_ELASTICITY]
+    opex_share = p[_OPEX_SHARE]
+    spread = p[_SPREAD_A1:_SPREAD_A1 + 5]
     h, w = use.shape
     m_rent = np.zeros((h, w))
     value = np.zeros((h, w))
@@ -126,9 +142,7 @@ def _market(land, use, street, floor, cond, front, foot, rent, asking, dwell, dw
             vac5, units5, _ = _window_counts(land, use, is_commercial, front, i, j, 2)
             vac3, units3, fronts3 = _window_counts(land, use, is_commercial, front, i, j, 1)
             local_vac = vac5 / units5 if units5 > 0 else 0.0
-            ff = foot[i, j] / ff_ref
-            m_rent[i, j] = (prime_rent * ff ** rent_elasticity * (0.7 + 0.3 * cond[i, j])
-                            * max(0.0, 1.0 - vacancy_sensitivity * local_vac))
+            m_rent[i, j] = rent_capture * max(bid_rent[i, j], 0.0) * max(0.0, 1.0 - vacancy_sensitivity * local_vac)
             # condition decay with spillover from vacancy and criminal fronts
             spill_vac = vac3 / units3 if units3 > 0 else 0.0
             own_front = 2.0 if front[i, j] else 0.0
