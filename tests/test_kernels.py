@@ -376,3 +376,31 @@ def test_kpi_reduce_validates(state):
     for spy in (0, -4):
         with pytest.raises(ValueError, match="steps_per_year"):
             kernels.kpi_reduce(**{**kpi_kwargs(state), "steps_per_year": spy})
+
+
+# numba does not bounds-check: the wrappers must refuse mis-shaped input before the kernel runs
+@pytest.mark.parametrize("kernel, kwargs, key", [
+    ("footfall_field", footfall_kwargs, "condition"),
+    ("sales_density", sales_kwargs, "footfall"),
+    ("market_update", market_kwargs, "floor_m2"),
+    ("kpi_reduce", kpi_kwargs, "condition"),
+])
+def test_grid_kernels_refuse_arrays_of_another_shape(state, kernel, kwargs, key):
+    kw = kwargs(state)
+    with pytest.raises(ValueError, match="differ in shape"):
+        getattr(kernels, kernel)(**{**kw, key: kw[key][:-2]})
+
+
+def test_business_accounts_refuses_unequal_lengths(state):
+    kw = accounts_kwargs(state)
+    with pytest.raises(ValueError, match="differ in shape"):
+        kernels.business_accounts(**{**kw, "floor_m2": kw["floor_m2"][:-3]})
+
+
+def test_sales_density_refuses_parcels_off_the_grid(state):
+    kw = sales_kwargs(state)
+    for bad in (-1, kw["land"].size):
+        parcel = kw["parcel"].copy()
+        parcel[0] = bad
+        with pytest.raises(ValueError, match="parcel outside"):
+            kernels.sales_density(**{**kw, "parcel": parcel})

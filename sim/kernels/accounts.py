@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.checks import in_range, same_shape
+
 CLUSTER_RADIUS = 2      # 5×5 window for clustering: a shopping street's neighbours (assumption)
 STREET_COND_RADIUS = 1  # 3×3 window for "condition of the street" (assumption)
 
@@ -37,6 +39,11 @@ def sales_density(sector, parcel, land, use, condition, footfall, resident_field
     parcel = np.asarray(parcel, np.int64)
     if sector.shape != parcel.shape:
         raise ValueError("sales_density: sector and parcel arrays differ in length")
+    same_shape("sales_density", land=land, use=use, condition=condition, footfall=footfall,
+               resident_field=resident_field)
+    in_range("sales_density", "parcel", parcel, 0, land.size)
+    in_range("sales_density", "sector", sector, 0, len(density_eur_m2))
+    in_range("sales_density", "use", use, 0, complement.shape[1])
     return _sales_density(sector, parcel, land.astype(np.int64), use.astype(np.int64),
                           condition, footfall, resident_field, density_eur_m2, online_share,
                           elasticity, local_share, complement, float(cluster_strength),
@@ -99,6 +106,10 @@ def business_accounts(alive, is_front, sector, floor_m2, cash_eur, rent_eur_m2, 
     """
     if steps_per_year <= 0:
         raise ValueError("business_accounts: steps_per_year must be positive")
+    same_shape("business_accounts", alive=alive, is_front=is_front, sector=sector, floor_m2=floor_m2,
+               cash_eur=cash_eur, rent_eur_m2=rent_eur_m2, lease_end_step=lease_end_step,
+               sales_eur_m2=sales_eur_m2)
+    in_range("business_accounts", "sector", sector, 0, len(gross_margin))
     return _accounts(np.asarray(alive, np.bool_), np.asarray(is_front, np.bool_),
                      np.asarray(sector, np.int64), floor_m2, cash_eur, rent_eur_m2,
                      np.asarray(lease_end_step, np.int64), sales_eur_m2, gross_margin,

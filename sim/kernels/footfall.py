@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.checks import in_range, same_shape
+
 
 def decay_weights(radius_cells: int, decay_cells: float) -> np.ndarray:
     """(2r+1)² weights exp(-d/L) for Euclidean distance d ≤ r, 0 beyond."""
@@ -41,8 +43,12 @@ def footfall_field(use, condition, street_class, anchor, dwellings_occupied, bon
     Returns:
         (footfall, resident_field), both (H, W) float64.
     """
-    if use.ndim != 2 or weights.shape[0] != weights.shape[1] or weights.shape[0] % 2 != 1:
+    if use.ndim != 2 or weights.ndim != 2 or weights.shape[0] != weights.shape[1] or weights.shape[0] % 2 != 1:
         raise ValueError("footfall_field: 2-D grid and odd square weights expected")
+    same_shape("footfall_field", use=use, condition=condition, street_class=street_class, anchor=anchor,
+               dwellings_occupied=dwellings_occupied, bonus=bonus)
+    in_range("footfall_field", "use", use, 0, len(attraction_by_use))
+    in_range("footfall_field", "street_class", street_class, -1, len(street_weight))
     return _footfall(use.astype(np.int64), np.asarray(condition, np.float64), street_class.astype(np.int64),
                      np.asarray(anchor, np.float64), dwellings_occupied.astype(np.float64),
                      np.asarray(bonus, np.float64), np.asarray(attraction_by_use, np.float64),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.checks import in_range, same_shape
+
 from sim.uses import IS_COMMERCIAL, N_STREETS, N_USES, RES_STREET, VACANT
 
 
@@ -39,6 +41,10 @@ def kpi_reduce(land, use, street_class, floor_m2, vacant_since, condition, footf
     """
     if steps_per_year <= 0:
         raise ValueError("kpi_reduce: steps_per_year must be positive")
+    same_shape("kpi_reduce", land=land, use=use, street_class=street_class, floor_m2=floor_m2,
+               vacant_since=vacant_since, condition=condition, footfall=footfall)
+    in_range("kpi_reduce", "use", use, 0, N_USES)
+    in_range("kpi_reduce", "street_class", street_class, -1, N_STREETS)
     return _kpi(land.astype(np.int64), use.astype(np.int64), street_class.astype(np.int64), floor_m2,
                 vacant_since.astype(np.int64), condition, footfall, int(step), int(steps_per_year),
                 IS_COMMERCIAL, KPI_SIZE)

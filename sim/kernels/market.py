@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from sim.kernels.checks import in_range, same_shape
+
 from sim.uses import CONVERSION, IS_COMMERCIAL, VACANT
 
 RENT_VACANCY_RADIUS = 2   # 5×5 window: local vacancy that depresses market rents (assumption)
@@ -36,6 +38,14 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
     """
     if p.shape != (N_PARAMS,):
         raise ValueError(f"market_update: expected {N_PARAMS} parameters, got {p.shape}")
+    same_shape("market_update", land=land, use=use, street_class=street_class, floor_m2=floor_m2,
+               condition=condition, is_front=is_front, footfall=footfall, bid_rent_eur_m2=bid_rent_eur_m2,
+               rent_eur_m2=rent_eur_m2, asking_rent_eur_m2=asking_rent_eur_m2, dwellings=dwellings,
+               dwelling_base_eur_month=dwelling_base_eur_month, dwelling_elastic=dwelling_elastic,
+               conversion_done_step=conversion_done_step, conversion_to=conversion_to,
+               conversion_dwellings=conversion_dwellings, condition_bonus=condition_bonus)
+    in_range("market_update", "use", use, 0, len(IS_COMMERCIAL))
+    in_range("market_update", "street_class", street_class, -1, N_STREET_SPREADS)
     out = _market(land.astype(np.int64), use.astype(np.int64), street_class.astype(np.int64),
                   floor_m2, condition, is_front.astype(np.bool_), footfall, bid_rent_eur_m2, rent_eur_m2,
                   asking_rent_eur_m2, dwellings.astype(np.int64), dwelling_base_eur_month,
@@ -68,6 +78,10 @@ _FRONT_SPILL = P["front_spill"]
 _DWELLING_ELASTICITY = P["dwelling_elasticity"]
 _OPEX_SHARE = P["opex_share"]
 _SPREAD_A1 = P["spread_A1"]
+STREET_SPREADS = ("spread_A1", "spread_A2", "spread_B", "spread_C", "spread_res")
+N_STREET_SPREADS = len(STREET_SPREADS)
+# the kernel reads the spreads as one slice in street-class order
+assert [P[n] for n in STREET_SPREADS] == list(range(_SPREAD_A1, _SPREAD_A1 + N_STREET_SPREADS))
 
 
 def market_params(**kw) -> np.ndarray:
@@ -119,7 +133,7 @@ def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, asking,
     front_spill = p[_FRONT_SPILL]
     dwelling_elasticity = p[_DWELLING_ELASTICITY]
     opex_share = p[_OPEX_SHARE]
-    spread = p[_SPREAD_A1:_SPREAD_A1 + 5]
+    spread = p[_SPREAD_A1:_SPREAD_A1 + N_STREET_SPREADS]
     h, w = use.shape
     m_rent = np.zeros((h, w))
     value = np.zeros((h, w))
