@@ -15,7 +15,10 @@ import numpy as np
 from sim.agents.households import rent_burden_share
 from sim.agents.owners import conversion_metric
 from sim.kernels import KPI_LAYOUT, kpi_reduce
-from sim.uses import COMMERCIAL_CODES, MUNICIPALITY, STREET_NAMES, USE_CODE, USE_NAMES
+from sim.uses import COMMERCIAL_CODES, MUNICIPALITY, RESIDENTIAL, STREET_NAMES, USE_CODE, USE_NAMES, VACANT
+
+# Conversions turn a unit that last held a commercial use (or none) into housing.
+CONVERSION_PAIRS = tuple((int(f), RESIDENTIAL) for f in (VACANT, *COMMERCIAL_CODES))
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -88,8 +91,11 @@ def compute_kpis(model: "CityModel") -> dict[str, float]:
     out["business_exits"] = float(model.events["business_exits"])
     out["sales"] = float(model.events["sales"])
     conversions = getattr(model, "conversions", {})
-    for (f, t), n in sorted(conversions.items()):
-        out[conversion_metric(f, t)] = float(n)
+    # every possible pair is always recorded (0 until it happens): the same metric set in every run
+    for f, t in CONVERSION_PAIRS:
+        out[conversion_metric(f, t)] = float(conversions.get((f, t), 0))
+    unexpected = set(conversions) - set(CONVERSION_PAIRS)
+    assert not unexpected, f"conversion pairs outside CONVERSION_PAIRS: {unexpected}"
     out["conversions_total"] = float(sum(conversions.values()))
     private = par.owner >= 0
     private &= model.owners.kind[np.maximum(par.owner, 0)] != MUNICIPALITY

@@ -24,6 +24,9 @@ from sim.uses import (ATTRACTION, COMMERCIAL_NAMES, IS_COMMERCIAL, OWNER_CODE, O
                       STREET_CODE, USE_CODE, VACANT)
 
 
+MIN_CAP_RATE = 0.005  # floor for a cap-rate trend that runs towards zero (values divide by it)
+
+
 class CityModel(mesa.Model):
     """One run of one scenario with one seed."""
 
@@ -80,18 +83,21 @@ class CityModel(mesa.Model):
     # ------------------------------------------------------------------ 1. context
     @property
     def year(self) -> float:
-        return self.scenario.start_year + self.steps / self.spy
+        """Calendar time at the start of the step being simulated (step k covers [k−1, k) quarters)."""
+        return self.scenario.start_year + max(self.steps - 1, 0) / self.spy
 
     def update_context(self) -> None:
         c = self.scenario.context
         y0 = self.scenario.start_year
-        y = y0 if self.burning_in else y0 + self.steps / self.spy
+        y = y0 if self.burning_in else self.year
         online = np.zeros(len(IS_COMMERCIAL))
         for sector, drv in c.online_share.items():
             online[USE_CODE[sector]] = min(max(driver_value(drv, y, y0), 0.0), 1.0)
-        self.context = {name: driver_value(getattr(c, name), y, y0)
+        self.context = {name: max(driver_value(getattr(c, name), y, y0), 0.0)
                         for name in ("visitor_demand", "housing_demand", "cap_rate", "interest_rate",
                                      "construction_cost_eur_m2", "crime_pressure")}
+        # a trend may run below zero over a long horizon: levels stop at zero, cap rates at 0.5%
+        self.context["cap_rate"] = max(self.context["cap_rate"], MIN_CAP_RATE)
         self.context["online_share"] = online
 
     # ------------------------------------------------------------------ 3. footfall
@@ -270,9 +276,11 @@ class CityModel(mesa.Model):
             front_spill=m.front_spillover, dwelling_elasticity=self.scenario.agents.households.rent_amenity_elasticity,
             opex_share=oc.opex_share)
 
-    def new_dwelling_rent_eur_month(self, parcel: int, owner_kind: int) -> float:
+    def new_dwelling_rent_eur_month(self, parcel: int) -> float:
+        """Rent of a new, renovated dwelling on ``parcel``: social where the parcel's homes are
+        social (housing corporation), else the free-sector rent of the market kernel at condition 1."""
         hc = self.scenario.agents.households
-        if owner_kind == OWNER_CODE["corporation"]:
+        if not self.parcels.flat("dwelling_elastic")[parcel]:
             return hc.rent_social_eur_month
         ff = self.parcels.flat("footfall")[parcel] / self.dwelling_ff_ref
         return hc.rent_private_eur_month * max(ff, 1e-9) ** hc.rent_amenity_elasticity
@@ -299,7 +307,7 @@ class CityModel(mesa.Model):
         kinds = sc.agents.owners.kinds
         n_kinds = len(OWNER_KINDS)
         self.owner_kind_params = {OWNER_CODE[k]: v for k, v in kinds.items()}
-        self.owner_patience = np.full(n_kinds, 4, np.int64)   # municipality: a year. Assumption.
+        self.owner_patience = np.full(n_kinds, self.spy, np.int64)   # municipality: a year. Assumption.
         self.owner_sale_hazard = np.zeros(n_kinds)             # the municipality sells through instruments only
         self.owner_ltv = np.zeros(n_kinds)
         for k, v in kinds.items():
@@ -336,9 +344,12 @@ class CityModel(mesa.Model):
         self.update_market()           # rents, values, dwelling rents with tenants in place
         shopping = par.is_parcel & (par.street_class < STREET_CODE["residential"])
         self.footfall_start = float(par.footfall[shopping].mean())
-        start_income = np.bincount(par.flat("owner")[par.flat("owner") >= 0],
-                                   weights=(par.flat("rent_eur_m2") * par.flat("floor_m2"))[par.flat("owner") >= 0],
-                                   minlength=o.n)
+        owned = par.flat("owner") >= 0
+        h = self.households
+        dwelling_rent_year = 12.0 * np.bincount(h.parcel[h.alive], weights=h.rent_eur_month[h.alive],
+                                                minlength=par.land.size)
+        rent_year = par.flat("rent_eur_m2") * par.flat("floor_m2") + dwelling_rent_year
+        start_income = np.bincount(par.flat("owner")[owned], weights=rent_year[owned], minlength=o.n)
         o.cash_eur[:] = self.scenario.agents.owners.start_cash_years_of_rent * start_income
         self.steps = 0
 

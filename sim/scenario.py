@@ -297,9 +297,9 @@ class OwnerKindParams(Strict):
     count_per_1000_parcels: NonNeg
     """Owner agents of this kind per 1,000 parcels."""
     parcel_share_core: Share
-    """Share of commercial parcels on A1/A2/B streets owned by this kind."""
+    """Share of the parcels (any use) on A1, A2 and B streets owned by this kind."""
     parcel_share_edge: Share
-    """Share of C-street and residential-street parcels owned by this kind."""
+    """Share of the parcels (any use) on C and residential streets owned by this kind."""
     rent_floor_share: Share
     """Asking rent is never cut below this share of the unit's last contract rent."""
     patience_quarters: Annotated[int, Field(ge=1, le=40)]
@@ -369,9 +369,16 @@ class OwnerConfig(Strict):
     dwelling_m2: Positive = 70.0
     """Floor area per dwelling created by a conversion (m2). Assumption."""
     start_cash_years_of_rent: NonNeg = 0.5
-    """Owners' starting cash in years of their rent income. Assumption."""
+    """Owners' starting cash in years of their rent income (commercial and dwelling rents). Assumption."""
     buyer_mix: dict[Literal["institutional", "private", "local", "corporation"], NonNeg] = {"institutional": 0.2, "private": 0.5, "local": 0.3, "corporation": 0.0}
-    """Kind of the buyer of a sold parcel (relative weights). Assumption."""
+    """Kind of the buyer of a sold parcel (relative weights, at least one positive). Assumption."""
+
+    @field_validator("buyer_mix")
+    @classmethod
+    def _some_buyer(cls, v: dict) -> dict:
+        if sum(v.values()) <= 0:
+            raise ValueError("at least one buyer kind needs a positive weight")
+        return v
 
 
 class HouseholdConfig(Strict):
@@ -456,7 +463,7 @@ class Scenario(Strict):
     description: str = ""
     """What the scenario represents."""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20250101
-    """Root seed; replicates derive their seeds from it with SeedSequence.spawn."""
+    """Root seed of a run (`regie run --seed` overrides it); comparisons and sweeps derive replicate seeds from it with SeedSequence.spawn."""
     start_year: Annotated[int, Field(ge=1990, le=2100)] = 2025
     """Calendar year of step 0."""
     horizon_years: Annotated[int, Field(ge=1, le=100)] = 20

@@ -57,11 +57,16 @@ ATTRACTION = np.array([u.attraction for u in USES], dtype=np.float64)
 FRONT_SECTORS: tuple[str, ...] = ("services", "independent", "daily")
 
 
-class StreetClass(NamedTuple):
+class Labelled(NamedTuple):
+    """A code's name, English and Dutch labels and map colour (street classes, land types)."""
+
     name: str
     label_en: str
     label_nl: str
     colour: str
+
+
+StreetClass = Labelled
 
 
 # Street class of the street a parcel fronts (DESIGN §2).
@@ -78,11 +83,7 @@ N_STREETS = len(STREET_CLASSES)
 RES_STREET = STREET_CODE["residential"]
 
 
-class LandType(NamedTuple):
-    name: str
-    label_en: str
-    label_nl: str
-    colour: str
+LandType = Labelled
 
 
 # What a cell is. Only LAND_PARCEL cells carry a use; the rest is public space.

@@ -125,3 +125,12 @@ def test_vacancy_rises_from_a1_to_c_and_starts_near_locatus_levels():
         c.append(wide["vacancy_units_C"].mean())
     assert np.mean(a1) < np.mean(b) < np.mean(c), f"vacancy A1 {np.mean(a1):.3f}, B {np.mean(b):.3f}, C {np.mean(c):.3f}"
     assert 0.05 <= np.mean(starts) <= 0.075, f"start vacancy {np.mean(starts):.3f}: should be about 6-7% (Locatus)"
+
+
+def test_pattern_table_reports_every_pattern():
+    from sim.experiments.patterns import pattern_table
+    table = pattern_table(scenario(**SMALL, horizon_years=2), seeds=[1, 2])
+    assert len(table) == 14 and table["model mean"].notna().all()
+    assert (table["min"] <= table["model mean"]).all() and (table["model mean"] <= table["max"]).all()
+    start = table.set_index("pattern").loc["vacancy at start (% of units)"]
+    assert 0 < start["model mean"] < 100

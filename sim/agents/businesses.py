@@ -191,7 +191,9 @@ def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool]]) -> N
         return
     par = model.parcels
     cfg = model.scenario.agents.businesses
-    order = sorted(range(len(bids)), key=lambda i: (-bids[i][0], i))  # best bid first, ties by arrival
+    # best bid first; equal bids (honest entrants all bid the asking rent) in random order
+    tiebreak = model.rng.permutation(len(bids))
+    order = sorted(range(len(bids)), key=lambda i: (-bids[i][0], tiebreak[i]))
     taken: set[int] = set()
     for i in order:
         rent, parcel, sector, is_front = bids[i]

@@ -68,9 +68,9 @@ class Owner(mesa.Agent):
             years_vacant = (m.steps - par.flat("vacant_since")[p]) / m.spy
             belief = 0.5 ** (years_vacant / oc.letting_belief_halflife_years)
             cap = m.context["cap_rate"] + oc.street_cap_rate_spread.as_tuple()[par.flat("street_class")[p]]
-            hold = par.flat("market_rent_eur_m2")[p] * floor * belief / cap
+            hold = (1.0 - oc.opex_share) * par.flat("market_rent_eur_m2")[p] * floor * belief / cap
             new_dwellings = max(1, int(floor // oc.dwelling_m2))
-            rent_month = m.new_dwelling_rent_eur_month(p, self.kind)
+            rent_month = m.new_dwelling_rent_eur_month(p)
             converted = (1.0 - oc.opex_share) * new_dwellings * rent_month * 12.0 / oc.residential_cap_rate
             cost = m.context["construction_cost_eur_m2"] * floor
             subsidy = m.municipality.conversion_subsidy(p, cost, commit=False)
@@ -81,8 +81,8 @@ class Owner(mesa.Agent):
             if m.owners.cash_eur[self.slot] < equity:
                 continue
             subsidy = m.municipality.conversion_subsidy(p, cost, commit=True)
-            m.owners.cash_eur[self.slot] -= cost - subsidy
-            par.flat("conversion_from")[p] = par.flat("use")[p]
+            m.owners.cash_eur[self.slot] -= equity  # the loan share is carried as debt (interest on LTV × value)
+            par.flat("conversion_from")[p] = par.flat("last_use")[p]
             par.flat("conversion_to")[p] = RESIDENTIAL
             par.flat("conversion_dwellings")[p] = new_dwellings
             par.flat("conversion_done_step")[p] = m.steps + max(1, round(oc.conversion_lag_quarters * m.spy / 4))
@@ -99,7 +99,7 @@ class Owner(mesa.Agent):
         for p in sorted(parcels, key=lambda q: (par.flat("condition")[q], q)):
             cost = (1.0 - par.flat("condition")[p]) * cost_m2 * par.flat("floor_m2")[p]
             if m.owners.cash_eur[self.slot] < cost:
-                break
+                continue
             m.owners.cash_eur[self.slot] -= cost
             par.flat("condition")[p] = 1.0
 

@@ -164,7 +164,7 @@ def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, asking,
             if u == VACANT:
                 rate += vacant_mult
             c = cond[i, j] - decay_per_step * rate + cond_bonus[i, j]
-            new_cond[i, j] = min(1.0, max(0.0, c))
+            new_cond[i, j] = 1.0 if completed[i, j] else min(1.0, max(0.0, c))  # a conversion renovates
             # dwelling rents: free-sector rents follow local footfall, social rents do not
             if dwell_elastic[i, j]:
                 dw_rent[i, j] = dwell_base[i, j] * (foot[i, j] / dwelling_ff_ref) ** dwelling_elasticity * (0.8 + 0.2 * cond[i, j])

@@ -284,6 +284,7 @@ def market_update_numpy(land, use, street_class, floor_m2, condition, is_front, 
     rate = 1.0 + g["front_spill"] * (fronts3 + own_front) + g["vacancy_spill"] * spill_vac
     rate = np.where(new_use == VACANT, rate + g["vacant_mult"], rate)
     decayed = np.clip(cond - g["decay_per_step"] * rate + np.asarray(condition_bonus), 0.0, 1.0)
+    decayed = np.where(completed, 1.0, decayed)  # a completed conversion is a renovated building
 
     elastic = np.asarray(dwelling_elastic, np.bool_)
     base = np.asarray(dwelling_base_eur_month, np.float64)
@@ -352,6 +353,8 @@ def market_update_python(land, use, street_class, floor_m2, condition, is_front,
             if u == VACANT:
                 rate += g["vacant_mult"]
             new_cond[i, j] = min(1.0, max(0.0, c - g["decay_per_step"] * rate + grid["bonus"][i][j]))
+            if completed[i, j]:
+                new_cond[i, j] = 1.0
 
             base = grid["dw_base"][i][j]
             if grid["elastic"][i][j]:

@@ -1,0 +1,1 @@
+"""Experiments: pattern checks (and, later, comparison and sensitivity sweeps)."""

@@ -1,0 +1,84 @@
+"""Pattern-oriented check of the baseline (DESIGN §7): several patterns at once.
+
+Run: ``python -m sim.experiments.patterns [--seeds 5] [--scenario scenarios/baseline.yaml]``.
+Prints a markdown table of the measured patterns (mean and range over seeds) next
+to the observed Dutch figures they are compared with; ``docs/calibration.md``
+holds the table of the last run.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pandas as pd
+
+from sim.outputs import simulate
+from sim.scenario import Scenario
+
+RETAIL_SHARES = ("share_comparison", "share_independent", "share_daily")
+
+
+def pattern_table(scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
+    """One row per pattern: model mean and min..max over seeds, and the observed reference."""
+    rows: dict[str, list[float]] = {}
+    for seed in seeds:
+        m = simulate(scenario, seed=seed).metrics
+        wide = m.pivot_table(index="step", columns="metric", values="value", observed=True)
+        first, last = wide.iloc[0], wide.iloc[-1]
+        retail0 = sum(first[c] for c in RETAIL_SHARES)
+        retail1 = sum(last[c] for c in RETAIL_SHARES)
+        commercial0 = 1.0 - first["share_residential"] - first["share_conversion"]
+        commercial1 = 1.0 - last["share_residential"] - last["share_conversion"]
+        values = {
+            "vacancy at start (% of units)": 100 * first["vacancy_units"],
+            "vacancy at horizon (% of units)": 100 * last["vacancy_units"],
+            "vacancy A1, mean over run (%)": 100 * wide["vacancy_units_A1"].mean(),
+            "vacancy A2, mean over run (%)": 100 * wide["vacancy_units_A2"].mean(),
+            "vacancy B, mean over run (%)": 100 * wide["vacancy_units_B"].mean(),
+            "vacancy C, mean over run (%)": 100 * wide["vacancy_units_C"].mean(),
+            "vacant floor vacant > 1 year, mean (%)": 100 * wide["longterm_vacancy_1y"].mean(),
+            "vacant floor vacant > 3 years, mean (%)": 100 * wide["longterm_vacancy_3y"].mean(),
+            "retail share of non-residential ground floors, start (%)": 100 * retail0 / commercial0,
+            "retail share of non-residential ground floors, horizon (%)": 100 * retail1 / commercial1,
+            "horeca + services share of non-residential ground floors, start (%)":
+                100 * (first["share_horeca"] + first["share_services"]) / commercial0,
+            "horeca + services share of non-residential ground floors, horizon (%)":
+                100 * (last["share_horeca"] + last["share_services"]) / commercial1,
+            "conversions to housing per year per 1,000 units":
+                1000 * last["conversions_total"] / (wide.index.max() / scenario.steps_per_year)
+                / (first["businesses"] / (1 - first["vacancy_units"])),
+            "footfall index at horizon (start = 100)": last["footfall_index"],
+        }
+        for k, v in values.items():
+            rows.setdefault(k, []).append(float(v))
+    return pd.DataFrame({
+        "pattern": list(rows),
+        "model mean": [np.mean(v) for v in rows.values()],
+        "min": [np.min(v) for v in rows.values()],
+        "max": [np.max(v) for v in rows.values()],
+    })
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--scenario", default="scenarios/baseline.yaml")
+    p.add_argument("--seeds", type=int, default=5, help="number of seeds (replicates)")
+    args = p.parse_args(argv)
+    scenario = Scenario.from_yaml(args.scenario)
+    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(scenario.seed).spawn(args.seeds)]
+    table = pattern_table(scenario, seeds)
+    print(f"{scenario.name}, {args.seeds} seeds, {scenario.start_year}-{scenario.start_year + scenario.horizon_years}\n")
+    print(table.to_markdown(index=False, floatfmt=".1f") if _has_tabulate() else table.round(1).to_string(index=False))
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    main()
