@@ -121,10 +121,6 @@ class CityModel(mesa.Model):
             st["local_share"], self.complement, self.scenario.agents.businesses.cluster_strength,
             self.footfall_ref, self.resident_ref)
 
-    def profit_per_m2(self, sector: int, parcel: int) -> float:
-        """Rent per m2 per year a business of ``sector`` could pay on ``parcel`` and break even."""
-        return float(biz.wtp_rent_eur_m2(self, np.array([sector]), np.array([parcel]))[0])
-
     # ------------------------------------------------------------------ 4. accounts
     def settle_accounts(self) -> dict:
         t0 = time.perf_counter()
@@ -147,7 +143,9 @@ class CityModel(mesa.Model):
         self._agents_at(caught).shuffle_do("screened_out")
         b = self.businesses
         expiring = np.flatnonzero(accounts["lease_ends"] & b.alive)
-        self._agents_at(expiring).shuffle_do("review_lease")
+        # break-even rents of all expiring leases in one kernel call, on the state after the exits
+        breakeven = dict(zip(expiring.tolist(), biz.wtp_rent_eur_m2(self, b.sector[expiring], b.parcel[expiring])))
+        self._agents_at(expiring).shuffle_do(lambda a: a.review_lease(breakeven[a.slot]))
 
     def _agents_at(self, slots: np.ndarray) -> mesa.agent.AgentSet:
         agents = self.business_agents

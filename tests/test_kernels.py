@@ -404,3 +404,31 @@ def test_sales_density_refuses_parcels_off_the_grid(state):
         parcel[0] = bad
         with pytest.raises(ValueError, match="parcel outside"):
             kernels.sales_density(**{**kw, "parcel": parcel})
+
+
+def test_kpi_reduce_refuses_codes_out_of_range(state):
+    kw = kpi_kwargs(state)
+    parcel = np.argwhere(kw["land"] == 0)[0]
+    for key, bad in (("use", 99), ("street_class", 7)):
+        arr = kw[key].copy()
+        arr[tuple(parcel)] = bad
+        with pytest.raises(ValueError, match="out of range"):
+            kernels.kpi_reduce(**{**kw, key: arr})
+
+
+def test_business_accounts_refuses_sector_codes_out_of_range(state):
+    kw = accounts_kwargs(state)
+    sector = kw["sector"].copy()
+    sector[np.flatnonzero(kw["alive"])[0]] = 99
+    with pytest.raises(ValueError, match="out of range"):
+        kernels.business_accounts(**{**kw, "sector": sector})
+
+
+def test_market_update_refuses_codes_out_of_range(state):
+    kw = market_kwargs(state)
+    parcel = np.argwhere(kw["land"] == 0)[0]
+    for key, bad in (("use", 99), ("street_class", 7)):
+        arr = kw[key].copy()
+        arr[tuple(parcel)] = bad
+        with pytest.raises(ValueError, match="out of range"):
+            kernels.market_update(**{**kw, key: arr})

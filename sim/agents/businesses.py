@@ -53,13 +53,18 @@ class Business(mesa.Agent):
         par.flat("tenant")[p] = -1
         par.flat("is_front")[p] = False
         b.alive[self.slot] = False
+        m.business_agents[self.slot] = None  # the slot stays; the agent object can go
         m.events["business_exits"] += 1
         if reason == "detected":
             m.events["fronts_detected"] += 1
         self.remove()
 
-    def review_lease(self) -> None:
-        """At lease end: renew at a reviewed rent when it still pays, else leave."""
+    def review_lease(self, breakeven_rent_eur_m2: float) -> None:
+        """At lease end: renew at a reviewed rent when it still pays, else leave.
+
+        Args:
+            breakeven_rent_eur_m2: the rent at which this business breaks even on its unit.
+        """
         m = self.model
         b = m.businesses
         s = self.slot
@@ -67,7 +72,7 @@ class Business(mesa.Agent):
         market = m.parcels.flat("market_rent_eur_m2")[p]
         share = m.scenario.agents.businesses.renewal_rent_to_market
         new_rent = b.rent_eur_m2[s] + share * (market - b.rent_eur_m2[s])
-        if not b.is_front[s] and m.profit_per_m2(int(b.sector[s]), p) < new_rent:
+        if not b.is_front[s] and breakeven_rent_eur_m2 < new_rent:
             self.exit("lease_end")
             return
         b.rent_eur_m2[s] = new_rent

@@ -37,6 +37,7 @@ class Household(mesa.Agent):
         p = int(m.households.parcel[self.slot])
         m.parcels.flat("dwellings_occupied")[p] -= 1
         m.households.alive[self.slot] = False
+        m.household_agents[self.slot] = None  # the slot stays; the agent object can go
         m.events["households_out"] += 1
         self.remove()
 

@@ -44,7 +44,7 @@ def sales_density(sector, parcel, land, use, condition, footfall, resident_field
     in_range("sales_density", "parcel", parcel, 0, land.size)
     in_range("sales_density", "sector", sector, 0, len(density_eur_m2))
     in_range("sales_density", "use", use, 0, complement.shape[1])
-    return _sales_density(sector, parcel, land.astype(np.int64), use.astype(np.int64),
+    return _sales_density(sector, parcel, land, use,
                           condition, footfall, resident_field, density_eur_m2, online_share,
                           elasticity, local_share, complement, float(cluster_strength),
                           float(footfall_ref), float(resident_ref))
@@ -109,25 +109,31 @@ def business_accounts(alive, is_front, sector, floor_m2, cash_eur, rent_eur_m2, 
     same_shape("business_accounts", alive=alive, is_front=is_front, sector=sector, floor_m2=floor_m2,
                cash_eur=cash_eur, rent_eur_m2=rent_eur_m2, lease_end_step=lease_end_step,
                sales_eur_m2=sales_eur_m2)
-    in_range("business_accounts", "sector", sector, 0, len(gross_margin))
-    return _accounts(np.asarray(alive, np.bool_), np.asarray(is_front, np.bool_),
-                     np.asarray(sector, np.int64), floor_m2, cash_eur, rent_eur_m2,
-                     np.asarray(lease_end_step, np.int64), sales_eur_m2, gross_margin,
-                     fixed_cost_eur_m2, float(steps_per_year), int(step))
+    # sector codes are range-checked inside the kernel's single pass
+    return _accounts(alive, is_front, sector, floor_m2, cash_eur, rent_eur_m2, lease_end_step, sales_eur_m2,
+                     gross_margin, fixed_cost_eur_m2, float(steps_per_year), int(step))
 
 
 @njit(cache=True)
 def _accounts(alive, front, sector, floor, cash, rent, lease_end, sales, margin, fixed, spy, step):
     n = alive.shape[0]
-    revenue = np.zeros(n)
-    profit = np.zeros(n)
-    new_cash = cash.copy()
-    insolvent = np.zeros(n, np.bool_)
-    lease_ends = np.zeros(n, np.bool_)
+    n_codes = margin.shape[0]
+    revenue = np.empty(n)
+    profit = np.empty(n)
+    new_cash = np.empty(n)
+    insolvent = np.empty(n, np.bool_)
+    lease_ends = np.empty(n, np.bool_)
     for k in range(n):
         if not alive[k]:
+            revenue[k] = 0.0
+            profit[k] = 0.0
+            new_cash[k] = cash[k]
+            insolvent[k] = False
+            lease_ends[k] = False
             continue
         s = sector[k]
+        if s < 0 or s >= n_codes:
+            raise ValueError("business_accounts: sector code out of range")
         revenue[k] = sales[k] * floor[k] / spy
         p = (revenue[k] * margin[s]) - (rent[k] + fixed[s]) * floor[k] / spy
         if front[k] and p < 0.0:

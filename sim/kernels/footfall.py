@@ -49,11 +49,10 @@ def footfall_field(use, condition, street_class, anchor, dwellings_occupied, bon
                dwellings_occupied=dwellings_occupied, bonus=bonus)
     in_range("footfall_field", "use", use, 0, len(attraction_by_use))
     in_range("footfall_field", "street_class", street_class, -1, len(street_weight))
-    return _footfall(use.astype(np.int64), np.asarray(condition, np.float64), street_class.astype(np.int64),
-                     np.asarray(anchor, np.float64), dwellings_occupied.astype(np.float64),
-                     np.asarray(bonus, np.float64), np.asarray(attraction_by_use, np.float64),
-                     np.asarray(street_weight, np.float64), float(resident_attraction),
-                     float(visitor_demand), np.asarray(weights, np.float64))
+    return _footfall(use, np.asarray(condition, np.float64), street_class,
+                     np.asarray(anchor, np.float64), dwellings_occupied, np.asarray(bonus, np.float64),
+                     np.asarray(attraction_by_use, np.float64), np.asarray(street_weight, np.float64),
+                     float(resident_attraction), float(visitor_demand), np.asarray(weights, np.float64))
 
 
 @njit(cache=True)
@@ -61,30 +60,27 @@ def _footfall(use, condition, street_class, anchor, dwell, bonus, attr_use, stre
               res_attr, visitor_demand, weights):
     h, w = use.shape
     r = weights.shape[0] // 2
-    attraction = np.empty((h, w))
+    # zero-padded copies: the stencil loop needs no bounds checks and vectorises over j
+    attraction = np.zeros((h + 2 * r, w + 2 * r))
+    residents = np.zeros((h + 2 * r, w + 2 * r))
     for i in range(h):
         for j in range(w):
             sc = street_class[i, j]
             sw = street_w[sc] if sc >= 0 else 0.0
             visitor = attr_use[use[i, j]] * (0.5 + 0.5 * condition[i, j]) * sw + anchor[i, j]
-            attraction[i, j] = visitor_demand * visitor * (1.0 + bonus[i, j]) + res_attr * dwell[i, j]
+            d = float(dwell[i, j])
+            attraction[i + r, j + r] = visitor_demand * visitor * (1.0 + bonus[i, j]) + res_attr * d
+            residents[i + r, j + r] = d
     foot = np.zeros((h, w))
     resid = np.zeros((h, w))
+    # row by row, taps in row-major order: every cell sums its taps in the same order as the twins
     for i in range(h):
-        for j in range(w):
-            f = 0.0
-            rf = 0.0
-            for a in range(-r, r + 1):
-                ii = i + a
-                if ii < 0 or ii >= h:
-                    continue
-                for b in range(-r, r + 1):
-                    jj = j + b
-                    if jj < 0 or jj >= w:
-                        continue
-                    wt = weights[a + r, b + r]
-                    f += wt * attraction[ii, jj]
-                    rf += wt * dwell[ii, jj]
-            foot[i, j] = f
-            resid[i, j] = rf
+        for a in range(2 * r + 1):
+            for b in range(2 * r + 1):
+                wt = weights[a, b]
+                if wt == 0.0:
+                    continue  # adding 0·x changes nothing: skipping is exact
+                for j in range(w):
+                    foot[i, j] += wt * attraction[i + a, j + b]
+                    resid[i, j] += wt * residents[i + a, j + b]
     return foot, resid

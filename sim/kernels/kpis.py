@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.kernels.checks import in_range, same_shape
+from sim.kernels.checks import same_shape
 
 from sim.uses import IS_COMMERCIAL, N_STREETS, N_USES, RES_STREET, VACANT
 
@@ -43,11 +43,10 @@ def kpi_reduce(land, use, street_class, floor_m2, vacant_since, condition, footf
         raise ValueError("kpi_reduce: steps_per_year must be positive")
     same_shape("kpi_reduce", land=land, use=use, street_class=street_class, floor_m2=floor_m2,
                vacant_since=vacant_since, condition=condition, footfall=footfall)
-    in_range("kpi_reduce", "use", use, 0, N_USES)
-    in_range("kpi_reduce", "street_class", street_class, -1, N_STREETS)
-    return _kpi(land.astype(np.int64), use.astype(np.int64), street_class.astype(np.int64), floor_m2,
-                vacant_since.astype(np.int64), condition, footfall, int(step), int(steps_per_year),
-                IS_COMMERCIAL, KPI_SIZE)
+    # use and street-class codes are range-checked inside the kernel's single pass (cheaper than
+    # separate min/max passes; this kernel runs every step)
+    return _kpi(land, use, street_class, floor_m2, vacant_since, condition, footfall, int(step),
+                int(steps_per_year), IS_COMMERCIAL, KPI_SIZE)
 
 
 # Offsets of each block, frozen as constants into the kernel.
@@ -75,6 +74,8 @@ def _kpi(land, use, street, floor, vacant_since, cond, foot, step, spy, is_comme
             if land[i, j] != 0:
                 continue
             u = use[i, j]
+            if u < 0 or u >= N_USES or street[i, j] < 0 or street[i, j] >= N_STREETS:
+                raise ValueError("kpi_reduce: use or street_class code out of range on a parcel")
             out[_UCOUNT + u] += 1.0
             out[_UFLOOR + u] += floor[i, j]
             out[_COND_SUM] += cond[i, j]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.kernels.checks import in_range, same_shape
+from sim.kernels.checks import same_shape
 
 from sim.uses import CONVERSION, IS_COMMERCIAL, VACANT
 
@@ -44,13 +44,10 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
                dwelling_base_eur_month=dwelling_base_eur_month, dwelling_elastic=dwelling_elastic,
                conversion_done_step=conversion_done_step, conversion_to=conversion_to,
                conversion_dwellings=conversion_dwellings, condition_bonus=condition_bonus)
-    in_range("market_update", "use", use, 0, len(IS_COMMERCIAL))
-    in_range("market_update", "street_class", street_class, -1, N_STREET_SPREADS)
-    out = _market(land.astype(np.int64), use.astype(np.int64), street_class.astype(np.int64),
-                  floor_m2, condition, is_front.astype(np.bool_), footfall, bid_rent_eur_m2, rent_eur_m2,
-                  asking_rent_eur_m2, dwellings.astype(np.int64), dwelling_base_eur_month,
-                  dwelling_elastic.astype(np.bool_), conversion_done_step.astype(np.int64),
-                  conversion_to.astype(np.int64), conversion_dwellings.astype(np.int64),
+    # use and street-class codes are range-checked inside the kernel (one pass, no extra min/max passes)
+    out = _market(land, use, street_class, floor_m2, condition, is_front, footfall, bid_rent_eur_m2, rent_eur_m2,
+                  asking_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
+                  conversion_done_step, conversion_to, conversion_dwellings,
                   condition_bonus, int(step), p, IS_COMMERCIAL)
     names = ("market_rent_eur_m2", "value_eur", "condition", "use", "dwellings",
              "dwelling_rent_eur_month", "completed")
@@ -94,27 +91,37 @@ def market_params(**kw) -> np.ndarray:
 
 
 @njit(cache=True)
-def _window_counts(land, use, is_commercial, is_front, i, j, r):
-    """(vacant, commercial-or-vacant units, fronts) in the (2r+1)² window around (i, j), excluding (i, j)."""
+def _integral_counts(land, use, street, is_commercial, is_front):
+    """Summed-area tables (H+1, W+1) of units, vacant units and fronts among parcels.
+
+    Also the kernel's range check of use and street-class codes (one pass, no extra min/max passes).
+    """
     h, w = use.shape
-    vac = 0
-    units = 0
-    fronts = 0
-    for a in range(-r, r + 1):
-        for b in range(-r, r + 1):
-            ii = i + a
-            jj = j + b
-            if (a == 0 and b == 0) or ii < 0 or ii >= h or jj < 0 or jj >= w or land[ii, jj] != 0:
-                continue
-            u = use[ii, jj]
-            if u == VACANT:
-                vac += 1
-                units += 1
-            elif is_commercial[u]:
-                units += 1
-            if is_front[ii, jj]:
-                fronts += 1
-    return vac, units, fronts
+    units = np.zeros((h + 1, w + 1), np.int64)
+    vacant = np.zeros((h + 1, w + 1), np.int64)
+    fronts = np.zeros((h + 1, w + 1), np.int64)
+    for i in range(h):
+        for j in range(w):
+            is_parcel = land[i, j] == 0
+            u = use[i, j] if is_parcel else 0  # public cells carry no use
+            if is_parcel and (u < 0 or u >= is_commercial.shape[0] or street[i, j] < 0
+                              or street[i, j] >= N_STREET_SPREADS):
+                raise ValueError("market_update: use or street_class code out of range on a parcel")
+            vac = 1 if is_parcel and u == VACANT else 0
+            unit = 1 if is_parcel and (u == VACANT or is_commercial[u]) else 0
+            fr = 1 if is_parcel and is_front[i, j] else 0
+            units[i + 1, j + 1] = units[i, j + 1] + units[i + 1, j] - units[i, j] + unit
+            vacant[i + 1, j + 1] = vacant[i, j + 1] + vacant[i + 1, j] - vacant[i, j] + vac
+            fronts[i + 1, j + 1] = fronts[i, j + 1] + fronts[i + 1, j] - fronts[i, j] + fr
+    return units, vacant, fronts
+
+
+@njit(cache=True)
+def _box(table, i, j, r, h, w):
+    """Sum over the (2r+1)² window around (i, j), clipped at the grid edge (counts are exact)."""
+    i0, i1 = max(i - r, 0), min(i + r + 1, h)
+    j0, j1 = max(j - r, 0), min(j + r + 1, w)
+    return table[i1, j1] - table[i0, j1] - table[i1, j0] + table[i0, j0]
 
 
 @njit(cache=True)
@@ -138,23 +145,32 @@ def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, asking,
     m_rent = np.zeros((h, w))
     value = np.zeros((h, w))
     new_cond = cond.copy()
-    new_use = use.copy()
-    new_dw = dwell.copy()
+    new_use = use.astype(np.int64)
+    new_dw = dwell.astype(np.int64)
+    units_t, vacant_t, fronts_t = _integral_counts(land, use, street, is_commercial, front)
     dw_rent = np.zeros((h, w))
     completed = np.zeros((h, w), np.bool_)
     for i in range(h):
         for j in range(w):
             if land[i, j] != 0:
                 continue
-            u = use[i, j]
+            u0 = use[i, j]
+            u = u0
             # conversions that complete this step
             if u == CONVERSION and conv_step[i, j] <= step:
                 u = conv_to[i, j]
                 new_use[i, j] = u
                 new_dw[i, j] = dwell[i, j] + conv_dw[i, j]
                 completed[i, j] = True
-            vac5, units5, _ = _window_counts(land, use, is_commercial, front, i, j, 2)
-            vac3, units3, fronts3 = _window_counts(land, use, is_commercial, front, i, j, 1)
+            # neighbours exclude the parcel itself
+            own_vac = 1 if u0 == VACANT else 0
+            own_unit = 1 if (u0 == VACANT or is_commercial[u0]) else 0
+            own_fr = 1 if front[i, j] else 0
+            vac5 = _box(vacant_t, i, j, RENT_VACANCY_RADIUS, h, w) - own_vac
+            units5 = _box(units_t, i, j, RENT_VACANCY_RADIUS, h, w) - own_unit
+            vac3 = _box(vacant_t, i, j, SPILLOVER_RADIUS, h, w) - own_vac
+            units3 = _box(units_t, i, j, SPILLOVER_RADIUS, h, w) - own_unit
+            fronts3 = _box(fronts_t, i, j, SPILLOVER_RADIUS, h, w) - own_fr
             local_vac = vac5 / units5 if units5 > 0 else 0.0
             m_rent[i, j] = rent_capture * max(bid_rent[i, j], 0.0) * max(0.0, 1.0 - vacancy_sensitivity * local_vac)
             # condition decay with spillover from vacancy and criminal fronts
