@@ -182,7 +182,6 @@ def random_businesses(rng: np.random.Generator, units: np.ndarray, n: int, step:
         "sector": rng.choice(COMMERCIAL_CODES, n).astype(np.int8), "parcel": rng.choice(units, n),
         "floor_m2": rng.lognormal(4.6, 0.4, n), "cash_eur": rng.normal(20000.0, 15000.0, n),
         "rent_eur_m2": rng.uniform(50.0, 600.0, n), "lease_end_step": step + rng.integers(-2, 40, n),
-        "sales_eur_m2": rng.uniform(500.0, 6000.0, n),
     }
 
 
@@ -221,10 +220,11 @@ def sales_args(s: dict) -> dict:
 
 def accounts_args(s: dict) -> dict:
     b = s["businesses"]
-    return dict(alive=b["alive"], is_front=b["is_front"], sector=b["sector"], floor_m2=b["floor_m2"],
-                cash_eur=b["cash_eur"], rent_eur_m2=b["rent_eur_m2"], lease_end_step=b["lease_end_step"],
-                sales_eur_m2=b["sales_eur_m2"], gross_margin=s["gross_margin"], fixed_cost_eur_m2=s["fixed_cost_eur_m2"],
-                steps_per_year=s["spy"], step=s["step"])
+    grid = {k: v for k, v in sales_args(s).items() if k not in ("sector", "parcel")}
+    return dict(alive=b["alive"], is_front=b["is_front"], sector=b["sector"], parcel=b["parcel"],
+                floor_m2=b["floor_m2"], cash_eur=b["cash_eur"], rent_eur_m2=b["rent_eur_m2"],
+                lease_end_step=b["lease_end_step"], **grid, gross_margin=s["gross_margin"],
+                fixed_cost_eur_m2=s["fixed_cost_eur_m2"], steps_per_year=s["spy"], step=s["step"])
 
 
 def market_args(s: dict) -> dict:

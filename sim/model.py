@@ -113,23 +113,27 @@ class CityModel(mesa.Model):
 
     def sales_eur_m2(self, sector: np.ndarray, parcel: np.ndarray) -> np.ndarray:
         """Annual sales per m2 of (sector, parcel) pairs: the sales kernel on today's state."""
+        return kernels.sales_density(sector, parcel, **self._sales_inputs())
+
+    def _sales_inputs(self) -> dict:
+        """Grid state and sector tables that sales depend on (shared by the sales and accounts kernels)."""
         par = self.parcels
         st = self.sector_arrays
-        return kernels.sales_density(
-            sector, parcel, par.land, par.use, par.condition, par.footfall, par.resident_field,
-            st["sales_density_eur_m2"], self.context["online_share"], st["footfall_elasticity"],
-            st["local_share"], self.complement, self.scenario.agents.businesses.cluster_strength,
-            self.footfall_ref, self.resident_ref)
+        return dict(land=par.land, use=par.use, condition=par.condition, footfall=par.footfall,
+                    resident_field=par.resident_field, density_eur_m2=st["sales_density_eur_m2"],
+                    online_share=self.context["online_share"], elasticity=st["footfall_elasticity"],
+                    local_share=st["local_share"], complement=self.complement,
+                    cluster_strength=self.scenario.agents.businesses.cluster_strength,
+                    footfall_ref=self.footfall_ref, resident_ref=self.resident_ref)
 
     # ------------------------------------------------------------------ 4. accounts
     def settle_accounts(self) -> dict:
         t0 = time.perf_counter()
         b = self.businesses
-        sales = self.sales_eur_m2(b.sector, b.parcel)
-        st = self.sector_arrays
         revenue, profit, cash, insolvent, lease_ends = kernels.business_accounts(
-            b.alive, b.is_front, b.sector, b.floor_m2, b.cash_eur, b.rent_eur_m2, b.lease_end_step,
-            sales, st["gross_margin"], st["fixed_cost_eur_m2"], self.spy, self.steps)
+            b.alive, b.is_front, b.sector, b.parcel, b.floor_m2, b.cash_eur, b.rent_eur_m2, b.lease_end_step,
+            **self._sales_inputs(), gross_margin=self.sector_arrays["gross_margin"],
+            fixed_cost_eur_m2=self.sector_arrays["fixed_cost_eur_m2"], steps_per_year=self.spy, step=self.steps)
         b.cash_eur[:] = cash
         self.timers["kernels"] += time.perf_counter() - t0
         return {"revenue": revenue, "profit": profit, "insolvent": insolvent, "lease_ends": lease_ends}

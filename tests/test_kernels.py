@@ -125,7 +125,6 @@ def random_businesses(rng: np.random.Generator, cells: np.ndarray, step: int, n:
         "parcel": rng.choice(cells, n) if cells.size else np.zeros(n, np.int64),
         "floor_m2": rng.uniform(20.0, 500.0, n), "cash_eur": rng.normal(0.0, 5000.0, n),
         "rent_eur_m2": rng.uniform(50.0, 900.0, n), "lease_end_step": step + rng.integers(-3, 4, n),
-        "sales_eur_m2": rng.uniform(0.0, 6000.0, n),
     }
 
 
@@ -147,10 +146,11 @@ def sales_kwargs(s: dict) -> dict:
 
 def accounts_kwargs(s: dict) -> dict:
     b = s["businesses"]
-    return dict(alive=b["alive"], is_front=b["is_front"], sector=b["sector"], floor_m2=b["floor_m2"],
-                cash_eur=b["cash_eur"], rent_eur_m2=b["rent_eur_m2"], lease_end_step=b["lease_end_step"],
-                sales_eur_m2=b["sales_eur_m2"], gross_margin=s["margin"], fixed_cost_eur_m2=s["fixed"],
-                steps_per_year=s["spy"], step=s["step"])
+    grid = {k: v for k, v in sales_kwargs(s).items() if k not in ("sector", "parcel")}
+    return dict(alive=b["alive"], is_front=b["is_front"], sector=b["sector"], parcel=b["parcel"],
+                floor_m2=b["floor_m2"], cash_eur=b["cash_eur"], rent_eur_m2=b["rent_eur_m2"],
+                lease_end_step=b["lease_end_step"], **grid, gross_margin=s["margin"],
+                fixed_cost_eur_m2=s["fixed"], steps_per_year=s["spy"], step=s["step"])
 
 
 def market_kwargs(s: dict) -> dict:

@@ -197,10 +197,19 @@ def sales_density_python(sector, parcel, land, use, condition, footfall, residen
 
 
 # ====================================================================== business accounts
-def business_accounts_numpy(alive, is_front, sector, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                            sales_eur_m2, gross_margin, fixed_cost_eur_m2, steps_per_year, step):
-    """numpy twin of ``business_accounts`` (test oracle, bench baseline)."""
+def business_accounts_numpy(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
+                            land, use, condition, footfall, resident_field, density_eur_m2, online_share,
+                            elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
+                            gross_margin, fixed_cost_eur_m2, steps_per_year, step):
+    """numpy twin of ``business_accounts`` (test oracle, bench baseline): sales from the numpy
+    sales twin for the live businesses, then the accounts as array arithmetic."""
     alive = np.asarray(alive, np.bool_)
+    live = np.flatnonzero(alive)
+    sales_eur_m2 = np.zeros(alive.size)
+    sales_eur_m2[live] = sales_density_numpy(
+        np.asarray(sector)[live], np.asarray(parcel)[live], land, use, condition, footfall, resident_field,
+        density_eur_m2, online_share, elasticity, local_share, complement, cluster_strength,
+        footfall_ref, resident_ref)
     front = np.asarray(is_front, np.bool_)
     s = np.where(alive, np.asarray(sector, np.int64), 0)   # dead slots may hold any code
     floor, cash = np.asarray(floor_m2, np.float64), np.asarray(cash_eur, np.float64)
@@ -216,16 +225,27 @@ def business_accounts_numpy(alive, is_front, sector, floor_m2, cash_eur, rent_eu
     return revenue, profit, new_cash, insolvent, lease_ends
 
 
-def business_accounts_python(alive, is_front, sector, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                             sales_eur_m2, gross_margin, fixed_cost_eur_m2, steps_per_year, step):
-    """Per-business plain-Python twin of ``business_accounts`` (test oracle, bench baseline)."""
+def business_accounts_python(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
+                             land, use, condition, footfall, resident_field, density_eur_m2, online_share,
+                             elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
+                             gross_margin, fixed_cost_eur_m2, steps_per_year, step):
+    """Per-business plain-Python twin of ``business_accounts`` (test oracle, bench baseline):
+    sales from the per-pair Python sales twin for the live businesses, then a loop."""
+    live = [k for k, a in enumerate(np.asarray(alive, bool).tolist()) if a]
+    sales_live = sales_density_python(
+        np.asarray(sector)[live], np.asarray(parcel)[live], land, use, condition, footfall, resident_field,
+        density_eur_m2, online_share, elasticity, local_share, complement, cluster_strength,
+        footfall_ref, resident_ref).tolist()
+    sales_eur_m2 = [0.0] * len(np.asarray(alive))
+    for k, v in zip(live, sales_live):
+        sales_eur_m2[k] = v
     margin = np.asarray(gross_margin, float).tolist()
     fixed = np.asarray(fixed_cost_eur_m2, float).tolist()
     spy = float(steps_per_year)
     rows = zip(np.asarray(alive, bool).tolist(), np.asarray(is_front, bool).tolist(),
                np.asarray(sector).tolist(), np.asarray(floor_m2, float).tolist(),
                np.asarray(cash_eur, float).tolist(), np.asarray(rent_eur_m2, float).tolist(),
-               np.asarray(lease_end_step).tolist(), np.asarray(sales_eur_m2, float).tolist())
+               np.asarray(lease_end_step).tolist(), sales_eur_m2)
     results = []   # (revenue, profit, new cash, insolvent, lease ends) per slot
     for live, front, s, floor, cash, rent, lease_end, sales in rows:
         if not live:   # a dead slot keeps its cash and reports nothing
