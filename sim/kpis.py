@@ -123,6 +123,10 @@ def municipal_kpis(model: "CityModel") -> dict[str, float]:
     for name in ledger.spend_eur:
         out[f"spend_eur_{name}"] = float(ledger.spend_eur[name][step])
         out[f"income_eur_{name}"] = float(ledger.income_eur[name][step])
+        out[f"staff_hours_{name}"] = float(ledger.staff_hours[name][step])
+    for instrument in model.municipality.instruments:
+        for key, value in instrument.kpis(model).items():
+            out[f"{instrument.name}_{key}"] = float(value)
     spend, income = ledger.step_totals(step)
     out["municipal_spend_eur"] = spend
     out["municipal_income_eur"] = income

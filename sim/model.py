@@ -55,6 +55,7 @@ class CityModel(mesa.Model):
         self._burn_in(scenario.burn_in_years * self.spy)
         self.municipality.instruments = build_instruments(scenario.instruments)
         for instrument in self.municipality.instruments:
+            self.municipality.ledger.open(instrument.name)   # its metrics exist from step 0
             instrument.initialize(self)
         self.records: list[dict[str, float]] = [compute_kpis(self)]
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
-from sim.instruments.base import InstrumentConfig
+from sim.instruments import InstrumentConfig
 from sim.uses import COMMERCIAL_NAMES, OWNER_KINDS
 
 
@@ -416,7 +416,9 @@ class MunicipalityConfig(Strict):
     property_fund_eur: NonNeg = 0.0
     """Revolving property fund at the start (EUR); e.g. city funds of EUR 9-20M (DESIGN §4)."""
     screenings_per_year: NonNeg = 0.0
-    """Enforcement capacity: integrity screenings per year. Assumption."""
+    """Enforcement capacity: integrity screenings per year (the bibob instrument may set its own). Assumption."""
+    staff_cost_eur_per_hour: NonNeg = 80.0
+    """Integral cost of an hour of municipal staff (EUR/h); staff hours of instruments are booked at it. Assumption (Dutch municipal integral hourly rates are about EUR 70-100)."""
 
 
 class AgentsConfig(Strict):
@@ -481,6 +483,13 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _sectors_complete(self) -> "Scenario":
+        seen: dict[tuple, int] = {}
+        for i, inst in enumerate(self.instruments):
+            key = (inst.kind, inst.area.key())
+            if key in seen:
+                raise ValueError(f"instruments[{i}]: a second {inst.kind!r} over the same area as "
+                                 f"instruments[{seen[key]}]; two of one kind need different areas")
+            seen[key] = i
         unknown = sorted(set(self.agents.businesses.sectors) - set(COMMERCIAL_NAMES))
         if unknown:
             raise ValueError(f"agents.businesses.sectors: unknown sector(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")

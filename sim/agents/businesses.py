@@ -54,6 +54,7 @@ class Business(mesa.Agent):
         par.flat("is_front")[p] = False
         b.alive[self.slot] = False
         m.business_agents[self.slot] = None  # the slot stays; the agent object can go
+        m.municipality.on_exit(p, self.slot)
         m.events["business_exits"] += 1
         if reason == "detected":
             m.events["fronts_detected"] += 1
@@ -155,7 +156,8 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
             continue
         cand = seen.reshape(-1)[options]
         margin = np.full(seen.size, -np.inf)
-        ask = par.flat("asking_rent_eur_m2")[cand]
+        # the tenant pays the asking rent less any share the municipality pays (rent subsidy)
+        ask = par.flat("asking_rent_eur_m2")[cand] * (1.0 - model.municipality.rent_support_share(cand, code))
         margin[options] = wtp_rent_eur_m2(model, np.full(cand.size, code), cand) - ask
         margin = margin.reshape(seen.shape)
         best = np.argmax(margin, axis=1)
@@ -212,9 +214,10 @@ def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool]]) -> N
         floor = par.flat("floor_m2")[parcel]
         fixed = model.sector_arrays["fixed_cost_eur_m2"][sector]
         cash = cfg.cash_buffer_quarters * (rent + fixed) * floor / 4.0
-        open_business(model, sector, parcel, rent, is_front, cash,
-                      model.steps + cfg.lease_years * model.spy)
+        agent = open_business(model, sector, parcel, rent, is_front, cash,
+                              model.steps + cfg.lease_years * model.spy)
         model.events["business_entries"] += 1
+        model.municipality.on_let(parcel, agent.slot, sector, is_front)
 
 
 def exit_draws(model: "CityModel") -> np.ndarray:

@@ -1,9 +1,9 @@
 """The municipality: budget, revolving property fund, enforcement capacity,
 the instrument loop and a ledger per instrument.
 
-The hooks (``first_refusal``, ``screen_lease``, ``conversion_subsidy``) are
-where the instruments reach into other agents' decisions; without instruments
-they answer "no", "accept" and "nothing".
+The hooks (``first_refusal``, ``screen_lease``, ``conversion_subsidy``, ...;
+the table is in ``sim/instruments/base.py``) are where the instruments reach
+into other agents' decisions; without instruments they answer neutrally.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class Municipality(mesa.Agent):
         self.budget_left_eur = 0.0
         self.budget_granted_eur = 0.0
         self.screenings_per_year = mc.screenings_per_year
+        self.staff_cost_eur_per_hour = mc.staff_cost_eur_per_hour
         self.fund_in_eur = 0.0     # running totals, checked against the ledger
         self.fund_out_eur = 0.0
         self.budget_out_eur = 0.0
@@ -100,21 +101,50 @@ class Municipality(mesa.Agent):
             self.other_in_eur += eur
         self.ledger.book(instrument, self.model.steps, income_eur=eur)
 
-    # -- hooks for the instruments --------------------------------------------------
+    def staff(self, instrument: str, hours: float) -> None:
+        """Book staff hours, paid from the annual budget at the municipal hourly rate."""
+        self.spend(instrument, hours * self.staff_cost_eur_per_hour, staff_hours=hours)
+
+    # -- hooks for the instruments (see sim/instruments/base.py) ----------------------
+    def _active(self, hook: str):
+        year = self.model.year
+        return [getattr(i, hook) for i in self.instruments if hasattr(i, hook) and i.active(year)]
+
     def first_refusal(self, parcel: int, price_eur: float) -> bool:
         """An owner decided to sell: does the municipality buy first? (pre-emption)"""
-        return any(getattr(i, "first_refusal", lambda m, p, x: False)(self.model, parcel, price_eur)
-                   for i in self.instruments if i.active(self.model.year))
+        return any(h(self.model, parcel, price_eur) for h in self._active("first_refusal"))
 
     def screen_lease(self, parcel: int, sector: int, is_front: bool) -> bool:
-        """May this lease go ahead? (integrity screening, use-mix rules, zoning)"""
-        return all(getattr(i, "screen_lease", lambda m, p, s, f: True)(self.model, parcel, sector, is_front)
-                   for i in self.instruments if i.active(self.model.year))
+        """May this lease go ahead? (integrity screening, use-mix rules, municipal letting policy)"""
+        return all(h(self.model, parcel, sector, is_front) for h in self._active("screen_lease"))
 
     def conversion_subsidy(self, parcel: int, cost_eur: float, commit: bool) -> float:
         """Subsidy for converting ``parcel`` (EUR); booked only when ``commit``."""
-        return float(sum(getattr(i, "conversion_subsidy", lambda m, p, c, k: 0.0)(self.model, parcel, cost_eur, commit)
-                         for i in self.instruments if i.active(self.model.year)))
+        return float(sum(h(self.model, parcel, cost_eur, commit) for h in self._active("conversion_subsidy")))
+
+    def conversion_extra_steps(self, parcel: int) -> int:
+        """Extra steps a conversion of ``parcel`` waits for its permit (zoning procedure)."""
+        return max([int(h(self.model, parcel)) for h in self._active("conversion_extra_steps")], default=0)
+
+    def rent_support_share(self, parcels: np.ndarray, sector: int) -> np.ndarray:
+        """Share of the rent the municipality would pay for a ``sector`` tenant on each of ``parcels``."""
+        share = np.zeros(len(parcels))
+        for h in self._active("rent_support_share"):
+            share += h(self.model, parcels, sector)
+        return np.clip(share, 0.0, 1.0)
+
+    def maintenance_support(self, parcel: int, cost_eur: float, commit: bool) -> float:
+        """Municipal co-funding of a renovation (EUR); booked only when ``commit``."""
+        support = sum(h(self.model, parcel, cost_eur, commit) for h in self._active("maintenance_support"))
+        return float(min(support, cost_eur))
+
+    def on_let(self, parcel: int, business: int, sector: int, is_front: bool) -> None:
+        for h in self._active("on_let"):
+            h(self.model, parcel, business, sector, is_front)
+
+    def on_exit(self, parcel: int, business: int) -> None:
+        for h in self._active("on_exit"):
+            h(self.model, parcel, business)
 
     def check_ledger(self) -> None:
         """Budgets balance: fund and budget equal their start plus bookings."""

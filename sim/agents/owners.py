@@ -85,7 +85,8 @@ class Owner(mesa.Agent):
             par.flat("conversion_from")[p] = par.flat("last_use")[p]
             par.flat("conversion_to")[p] = RESIDENTIAL
             par.flat("conversion_dwellings")[p] = new_dwellings
-            par.flat("conversion_done_step")[p] = m.steps + max(1, round(oc.conversion_lag_quarters * m.spy / 4))
+            lag = max(1, round(oc.conversion_lag_quarters * m.spy / 4)) + m.municipality.conversion_extra_steps(p)
+            par.flat("conversion_done_step")[p] = m.steps + lag
             par.flat("use")[p] = CONVERSION
             par.flat("vacant_since")[p] = -1
             par.flat("asking_rent_eur_m2")[p] = 0.0
@@ -98,9 +99,11 @@ class Owner(mesa.Agent):
         cost_m2 = m.scenario.agents.owners.renovation_cost_eur_m2
         for p in sorted(parcels, key=lambda q: (par.flat("condition")[q], q)):
             cost = (1.0 - par.flat("condition")[p]) * cost_m2 * par.flat("floor_m2")[p]
-            if m.owners.cash_eur[self.slot] < cost:
+            own_share = cost - m.municipality.maintenance_support(p, cost, commit=False)  # facade subsidy
+            if m.owners.cash_eur[self.slot] < own_share:
                 continue
-            m.owners.cash_eur[self.slot] -= cost
+            own_share = cost - m.municipality.maintenance_support(p, cost, commit=True)
+            m.owners.cash_eur[self.slot] -= own_share
             par.flat("condition")[p] = 1.0
 
     # -- sales ------------------------------------------------------------------
