@@ -19,9 +19,9 @@ from sim.instruments.base import build_instruments
 from sim.kernels.market import market_params
 from sim.kpis import compute_kpis
 from sim.parcels import generate_city
-from sim.scenario import Scenario, driver_value
-from sim.uses import (ATTRACTION, COMMERCIAL_NAMES, IS_COMMERCIAL, OWNER_CODE, OWNER_KINDS, RESIDENTIAL,
-                      STREET_CODE, USE_CODE, VACANT)
+from sim.scenario import OwnerKindParams, Scenario, driver_value
+from sim.uses import (ATTRACTION, COMMERCIAL_NAMES, IS_COMMERCIAL, MUNICIPALITY, OWNER_CODE, OWNER_KINDS,
+                      RESIDENTIAL, STREET_CODE, USE_CODE, VACANT)
 
 
 MIN_CAP_RATE = 0.005  # floor for a cap-rate trend that runs towards zero (values divide by it)
@@ -310,6 +310,11 @@ class CityModel(mesa.Model):
         kinds = sc.agents.owners.kinds
         n_kinds = len(OWNER_KINDS)
         self.owner_kind_params = {OWNER_CODE[k]: v for k, v in kinds.items()}
+        # the municipality owns parcels only through instruments; as a landlord it is patient and
+        # lets at half the last rent if need be, never sells by itself, borrows nothing. Assumption.
+        self.owner_kind_params[MUNICIPALITY] = OwnerKindParams(
+            count_per_1000_parcels=0.0, parcel_share_core=0.0, parcel_share_edge=0.0, rent_floor_share=0.5,
+            patience_quarters=4, sale_per_year=0.0, loan_to_value=0.0)
         self.owner_patience = np.full(n_kinds, self.spy, np.int64)   # municipality: a year. Assumption.
         self.owner_sale_hazard = np.zeros(n_kinds)             # the municipality sells through instruments only
         self.owner_ltv = np.zeros(n_kinds)
