@@ -7,6 +7,7 @@ Bad input never ends in a traceback: every problem is one line
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    ins = sub.add_parser("instruments", help="list the policy instruments and their parameters",
+                         description="List every instrument kind with its parameters: type and range, "
+                                     "default, unit and source (read from the schema itself).")
+    ins.add_argument("kinds", nargs="*", help="only these kinds (default: all)")
+
     val = sub.add_parser("validate", help="check scenario files against the schema",
                          description="Check scenario files; print every problem as "
                                      "'file: key.path: what was expected (got …)'. Exit status 2 on any problem.")
@@ -69,13 +75,32 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args.files)
         if args.command == "run":
             return _run(args)
+        if args.command == "instruments":
+            return _instruments(args.kinds)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted: nothing was written for the unfinished run", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python quiet at exit
+        return 0
     return 1
+
+
+def _instruments(kinds: list[str]) -> int:
+    from sim.instruments import REGISTRY
+    from sim.instruments.describe import describe_instrument
+
+    unknown = sorted(set(kinds) - set(REGISTRY))
+    if unknown:
+        print(f"unknown instrument kind(s) {unknown}; known: {sorted(REGISTRY)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for kind in kinds or list(REGISTRY):
+        print(describe_instrument(REGISTRY[kind]))
+        print()
+    return 0
 
 
 def _validate(files: list[str]) -> int:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
-from sim.instruments import InstrumentConfig
+from sim.instruments import REGISTRY, InstrumentConfig
 from sim.uses import COMMERCIAL_NAMES, OWNER_KINDS
 
 
@@ -609,8 +609,11 @@ def _loc(loc: tuple) -> str:
     items = list(loc)
     for i, p in enumerate(items):
         nxt = items[i + 1] if i + 1 < len(items) else None
+        prev = items[i - 1] if i > 0 else None
         if p in ("constant", "trend", "[key]") or (p == "series" and nxt == "series"):
             continue  # driver-union tags and dict-key markers are noise for a user
+        if isinstance(prev, int) and p in REGISTRY:
+            continue  # the instrument union's tag: the user wrote it as `kind:` already
         if isinstance(p, int) and parts and not parts[-1].endswith("series"):
             parts.append(f"[{p}]")
         else:

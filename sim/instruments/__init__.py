@@ -11,7 +11,7 @@ import pkgutil
 
 from sim.instruments.base import REGISTRY, build_instruments, instrument_config_type
 
-_NOT_INSTRUMENTS = {"base", "area"}
+_NOT_INSTRUMENTS = {"base", "area", "describe"}
 for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
     if _module not in _NOT_INSTRUMENTS:
         importlib.import_module(f"{__name__}.{_module}")
