@@ -625,6 +625,10 @@ def _expected(err: dict) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
+    elif err["type"] == "union_tag_invalid":
+        msg = f"unknown instrument kind {err['ctx']['tag']!r}; expected one of {sorted(REGISTRY)}"
+    elif err["type"] == "union_tag_not_found":
+        msg = f"an instrument needs `kind:`, one of {sorted(REGISTRY)}"
     got = err.get("input")
     if err["type"] == "missing":
         return f"{msg} (a value is required)"

@@ -111,7 +111,11 @@ class Municipality(mesa.Agent):
         return [getattr(i, hook) for i in self.instruments if hasattr(i, hook) and i.active(year)]
 
     def first_refusal(self, parcel: int, price_eur: float) -> bool:
-        """An owner decided to sell: does the municipality buy first? (pre-emption)"""
+        """An owner decided to sell: does the municipality buy first? (pre-emption)
+
+        Instruments are asked in scenario order; a True answer means that instrument
+        bought and paid, so nobody after it is asked (``any`` stops at the first True).
+        """
         return any(h(self.model, parcel, price_eur) for h in self._active("first_refusal"))
 
     def screen_lease(self, parcel: int, sector: int, is_front: bool) -> bool:

@@ -15,7 +15,8 @@ instrument does not implement answers neutrally.
 =====================  ===============================================  ==========
 hook                   asked when                                       combined
 =====================  ===============================================  ==========
-first_refusal          an owner decided to sell a parcel                any: buys
+first_refusal          an owner decided to sell a parcel; True means    first True
+                       "I buy it and have paid from the fund"           wins (asked in order)
 screen_lease           an owner is about to accept a bid                all must pass
 conversion_subsidy     an owner weighs (commit=False) / starts a        sum (EUR)
                        conversion (commit=True)

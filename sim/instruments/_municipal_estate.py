@@ -1,0 +1,355 @@
+"""The municipal estate: parcels an instrument bought with the revolving property
+fund, and what the municipality does with them. Not an instrument: importing this
+module registers nothing; ``preemption`` and ``acquisition_fund`` build on it.
+
+An ``Estate`` holds one instrument's parcels. Every step (``manage``) it pays the
+holding costs of units without rent, keeps buildings up once a year, lets vacant
+units to the target mix at a discount (asking rent below market, a waiting list
+of target tenants, and ``screen_lease`` refusing other sectors and, with some
+chance, criminal fronts), converts units that stay vacant where zoning permits
+housing, and resells let units after a holding period with use conditions
+(kettingbeding) that keep the target mix. ``collect_municipal_rents`` moves the
+rents the municipality earned as owner into the fund, so the fund revolves.
+
+Money: purchases, transaction costs, renovations and conversions are paid from
+the fund and only when the fund can pay; holding costs are paid from the fund
+and, if it has run dry, from the annual budget; rents and resale prices return
+to the fund. The fund never goes negative.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from sim.instruments.base import InstrumentParams
+from sim.parcels import use_bit
+from sim.uses import COMMERCIAL_NAMES, CONVERSION, IS_COMMERCIAL, RESIDENTIAL, USE_CODE, VACANT
+
+SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/uses.py
+
+
+class EstateParams(InstrumentParams):
+    """Fund and estate-management parameters shared by the instruments that buy parcels."""
+
+    fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 10_000_000.0
+    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 10M: within the EUR 9-20M of Dutch city property funds (DESIGN §4)."""
+    target_mix: dict[SectorName, Annotated[float, Field(ge=0.0)]] = {"craft": 0.4, "culture": 0.3, "independent": 0.3}
+    """Sectors the municipality lets its units to, with relative weights for the waiting list (the desired mix); other sectors are refused on its units. Default: makers, culture and independent retail (DESIGN §1: the uses priced out of the centre); weights are an assumption."""
+    rent_discount_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.3
+    """Asking rent of a vacant municipal unit below the market rent (share, 0..0.9). Assumption (municipal rents for makers and culture, e.g. broedplaatsen, are typically 20-50% below market)."""
+    lettings_per_year: Annotated[float, Field(ge=0.0, le=12.0)] = 2.0
+    """Rate (1/yr) at which the municipal letting desk finds a waiting-list tenant of the target mix for a vacant municipal unit (it lets if that tenant breaks even at the asking rent); on top of ordinary entrants. Default 2/yr (about half a year): assumption (waiting lists of makers and cultural users are long)."""
+    front_detection_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    """Chance that the municipality's integrity check (Wet Bibob applies to municipal property transactions) refuses a criminal front bidding for a municipal unit (0..1). Assumption."""
+    vacant_holding_cost_share_per_year: Annotated[float, Field(ge=0.0, le=0.1)] = 0.01
+    """Holding cost of a municipal unit that earns no rent (vacant or under conversion): property tax, insurance, security, upkeep, as a share of its value per year (1/yr). Let units carry their operating costs in the owners' opex share. Assumption."""
+    maintain_below: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6
+    """Once a year the municipality renovates its buildings in worse condition than this (0..1) to condition 1, while the fund can pay. Default: the private owners' maintenance threshold (0.6, assumption)."""
+    convert_after_years: Annotated[float, Field(ge=0.0, le=50.0)] | None = 3.0
+    """A municipal unit still vacant this many years after purchase is converted to housing where zoning permits housing on the ground floor, paid from the fund (years; null: never). Assumption."""
+    resale_after_years: Annotated[float, Field(ge=0.0, le=50.0)] | None = 5.0
+    """Let (or converted) municipal units are resold at market value this many years after purchase, with use conditions (years; null: never resell). Vacant units are kept until let. Default 5: DESIGN §4 (resell within about 5 years)."""
+    use_condition_years: Annotated[float, Field(ge=0.0, le=50.0)] = 10.0
+    """Years after a resale during which new leases of the unit must be in the target mix (kettingbeding in the deed, checked at every letting while the instrument is active). Assumption."""
+    transaction_cost_share: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
+    """Notary, appraisal and legal costs of a purchase, as a share of the price, paid from the fund. Assumption; add transfer tax (overdrachtsbelasting, 10.4% for non-residential property since 2023) where no exemption applies."""
+    staff_hours_per_transaction: Annotated[float, Field(ge=0.0, le=10_000.0)] = 40.0
+    """Staff hours per purchase or resale (appraisal, negotiation, deed) (h). Assumption."""
+    staff_hours_per_letting: Annotated[float, Field(ge=0.0, le=1_000.0)] = 8.0
+    """Staff hours per letting of a municipal unit (matching, screening, lease) (h). Assumption."""
+
+    @model_validator(mode="after")
+    def _some_target(self) -> "EstateParams":
+        if not any(w > 0 for w in self.target_mix.values()):
+            raise ValueError("target_mix needs at least one sector with a positive weight")
+        return self
+
+
+class Estate:
+    """The parcels one instrument holds for the municipality and their management."""
+
+    def __init__(self, name: str, config: EstateParams, model):
+        self.name = name
+        self.config = config
+        mix = {USE_CODE[s]: w for s, w in config.target_mix.items() if w > 0}
+        self.codes = np.array(sorted(mix), dtype=np.int64)
+        self.weights = np.array([mix[c] for c in self.codes])
+        self.target_codes = frozenset(int(c) for c in self.codes)
+        self.held: dict[int, int] = {}          # parcel -> step of purchase
+        self.bound_until: dict[int, int] = {}   # resold parcel -> last step its use condition binds
+        self.totals: Counter = Counter()        # cumulative counts and euros (see kpis)
+        # the council's capital joins the one municipal fund; the start value keeps check_ledger balanced
+        model.municipality.fund_eur += config.fund_eur
+        model.municipality.fund_start_eur += config.fund_eur
+
+    # ------------------------------------------------------------------ money
+    def can_pay(self, model, eur: float) -> bool:
+        return model.municipality.fund_eur >= eur
+
+    def pay(self, model, eur: float, what: str) -> None:
+        """Pay from the fund; what it cannot cover comes from the annual budget (the fund never goes negative)."""
+        if eur <= 0.0:
+            return
+        m = model.municipality
+        from_fund = min(eur, max(m.fund_eur, 0.0))
+        if from_fund > 0.0:
+            m.spend(self.name, from_fund, from_fund=True)
+        if eur - from_fund > 0.0:
+            m.spend(self.name, eur - from_fund)
+        self.totals[what] += eur
+
+    def purchase_cost_eur(self, price_eur: float) -> float:
+        return price_eur * (1.0 + self.config.transaction_cost_share)
+
+    def pay_purchase(self, model, parcel: int, price_eur: float) -> None:
+        """The fund pays price and transaction costs; the caller (or ``Owner.sell``) then transfers.
+
+        ``transfer`` debits the buyer's owner account by the price (the municipality
+        borrows nothing): the fund credits that account first, so it nets to zero.
+        """
+        model.municipality.spend(self.name, self.purchase_cost_eur(price_eur), from_fund=True)
+        model.owners.cash_eur[model.municipality_owner_slot] += price_eur
+        model.municipality.staff(self.name, self.config.staff_hours_per_transaction)
+        self.held[parcel] = model.steps
+        self.bound_until.pop(parcel, None)
+        self.totals["purchases"] += 1
+        self.totals["purchase_eur"] += price_eur
+
+    def renovation_cost_eur(self, model, parcel: int) -> float:
+        par = model.parcels
+        cost_m2 = model.scenario.agents.owners.renovation_cost_eur_m2
+        return (1.0 - par.flat("condition")[parcel]) * cost_m2 * par.flat("floor_m2")[parcel]
+
+    def renovate(self, model, parcel: int) -> None:
+        """Restore condition to 1, paid from the fund (skipped when the fund cannot pay)."""
+        cost = self.renovation_cost_eur(model, parcel)
+        if cost <= 0.0 or not self.can_pay(model, cost):
+            return
+        self.pay(model, cost, "renovation_eur")
+        model.parcels.flat("condition")[parcel] = 1.0
+        self.totals["renovations"] += 1
+
+    # ------------------------------------------------------------------ every step
+    def manage(self, model) -> None:
+        """The municipality's turn as landlord, in this order (see docs/instruments/*.md)."""
+        self._forget_lost(model)
+        self._count_discount(model)
+        self._pay_holding_costs(model)
+        if (model.steps - 1) % model.spy == 0:      # yearly upkeep, like the owners' (not of units being converted)
+            for p in self._held_where(model, lambda par, ps: (par.flat("condition")[ps] < self.config.maintain_below)
+                                      & (par.flat("use")[ps] != CONVERSION)):
+                self.renovate(model, p)
+        self._convert(model)
+        self._resell(model)
+        vacant = self._held_where(model, lambda par, ps: par.flat("use")[ps] == VACANT)
+        for p in vacant:
+            self.set_asking(model, p)
+        self._nominate(model, vacant)
+
+    def _held_where(self, model, test) -> list[int]:
+        """Held parcels (in purchase order) where ``test(parcels, array_of_parcels)`` is true."""
+        if not self.held:
+            return []
+        ps = np.fromiter(self.held, dtype=np.int64, count=len(self.held))
+        return ps[test(model.parcels, ps)].tolist()
+
+    def _forget_lost(self, model) -> None:
+        # defensive: a parcel that left municipal hands other than by our resale is no longer ours
+        owner = model.parcels.flat("owner")
+        for p in [p for p in self.held if owner[p] != model.municipality_owner_slot]:
+            del self.held[p]
+
+    def _count_discount(self, model) -> None:
+        """Rent forgone on let units: contract rent below market (no cash flow; a KPI, not a ledger entry)."""
+        par = model.parcels
+        let = self._held_where(model, lambda par, ps: IS_COMMERCIAL[par.flat("use")[ps]])
+        if let:
+            gap = par.flat("market_rent_eur_m2")[let] - par.flat("rent_eur_m2")[let]
+            forgone = np.maximum(gap, 0.0) * par.flat("floor_m2")[let]
+            self.totals["rent_discount_eur"] += float(forgone.sum() / model.spy)
+
+    def _pay_holding_costs(self, model) -> None:
+        """Units without rent cost taxes, insurance and security; let units carry theirs in the opex share."""
+        idle = self._held_where(model, lambda par, ps: np.isin(par.flat("use")[ps], (VACANT, CONVERSION)))
+        if idle:
+            value = model.parcels.flat("value_eur")[idle].sum()
+            self.pay(model, self.config.vacant_holding_cost_share_per_year * value / model.spy, "holding_cost_eur")
+
+    def set_asking(self, model, parcel: int) -> None:
+        """The municipality asks the discounted market rent; it, not the owners' review routine, sets this rent."""
+        par = model.parcels
+        market = par.flat("market_rent_eur_m2")[parcel]
+        par.flat("asking_rent_eur_m2")[parcel] = (1.0 - self.config.rent_discount_share) * market
+        par.flat("last_review_step")[parcel] = model.steps
+
+    # ------------------------------------------------------------------ letting
+    def _nominate(self, model, vacant: list[int]) -> None:
+        """The letting desk proposes a waiting-list tenant of the target mix for some vacant units."""
+        rate = self.config.lettings_per_year
+        if not vacant or rate <= 0.0:
+            return
+        p_step = 1.0 - np.exp(-rate / model.spy)
+        hits = np.asarray(vacant)[model.rng.random(len(vacant)) < p_step]
+        for p in hits.tolist():
+            self._let_to_target(model, p)
+
+    def _let_to_target(self, model, parcel: int) -> None:
+        """Open a target-sector business drawn by the mix weights among those that break even at the asking rent."""
+        from sim.agents.businesses import open_business, wtp_rent_eur_m2
+        par = model.parcels
+        permitted = (par.flat("allowed")[parcel] >> self.codes) & 1 == 1
+        ask = float(par.flat("asking_rent_eur_m2")[parcel])
+        codes = self.codes[permitted]
+        viable = wtp_rent_eur_m2(model, codes, np.full(codes.size, parcel)) >= ask
+        if not viable.any():
+            return
+        w = self.weights[permitted][viable]
+        sector = int(codes[viable][model.rng.choice(w.size, p=w / w.sum())])
+        cfg = model.scenario.agents.businesses
+        fixed = model.sector_arrays["fixed_cost_eur_m2"][sector]
+        cash = cfg.cash_buffer_quarters * (ask + fixed) * par.flat("floor_m2")[parcel] / 4.0   # as ordinary entrants
+        agent = open_business(model, sector, parcel, ask, False, cash, model.steps + cfg.lease_years * model.spy)
+        model.events["business_entries"] += 1
+        self.totals["waiting_list_lettings"] += 1
+        model.municipality.on_let(parcel, agent.slot, sector, False)
+
+    def screen_lease(self, model, parcel: int, sector: int, is_front: bool) -> bool:
+        """Municipal units and resold units under use conditions let only to the target mix; fronts risk refusal."""
+        if parcel in self.held:
+            if sector not in self.target_codes:
+                return False
+            # integrity check of every applicant (one draw each); only a front can be caught
+            if model.rng.random() < self.config.front_detection_share and is_front:
+                self.totals["fronts_refused"] += 1
+                model.events["fronts_detected"] += 1
+                return False
+            return True
+        until = self.bound_until.get(parcel)
+        if until is not None and model.steps <= until:
+            return sector in self.target_codes
+        return True
+
+    def on_let(self, model, parcel: int) -> None:
+        if parcel in self.held:
+            self.totals["lettings"] += 1
+            model.municipality.staff(self.name, self.config.staff_hours_per_letting)
+
+    def on_exit(self, model, parcel: int) -> None:
+        if parcel in self.held:                  # re-let at the discounted rent from this step on
+            self.set_asking(model, parcel)
+
+    # ------------------------------------------------------------------ conversion and resale
+    def _convert(self, model) -> None:
+        """Units vacant long after purchase become housing where zoning permits it (works paid from the fund)."""
+        years = self.config.convert_after_years
+        if years is None:
+            return
+        par = model.parcels
+        due_step = model.steps - years * model.spy
+        for p in self._held_where(model, lambda par, ps: (par.flat("use")[ps] == VACANT)
+                                  & (par.flat("allowed")[ps] & use_bit(RESIDENTIAL) != 0)):
+            cost = model.context["construction_cost_eur_m2"] * par.flat("floor_m2")[p]
+            if self.held[p] > due_step or not self.can_pay(model, cost):
+                continue
+            self.pay(model, cost, "conversion_eur")
+            self._start_conversion(model, p)
+
+    def _start_conversion(self, model, parcel: int) -> None:
+        # the same state change as an owner's conversion (sim/agents/owners.py), including the permit lag
+        par = model.parcels
+        oc = model.scenario.agents.owners
+        par.flat("conversion_from")[parcel] = par.flat("last_use")[parcel]
+        par.flat("conversion_to")[parcel] = RESIDENTIAL
+        par.flat("conversion_dwellings")[parcel] = max(1, int(par.flat("floor_m2")[parcel] // oc.dwelling_m2))
+        lag = max(1, round(oc.conversion_lag_quarters * model.spy / 4))
+        lag += model.municipality.conversion_extra_steps(parcel)
+        par.flat("conversion_done_step")[parcel] = model.steps + lag
+        par.flat("use")[parcel] = CONVERSION
+        par.flat("vacant_since")[parcel] = -1
+        par.flat("asking_rent_eur_m2")[parcel] = 0.0
+        self.totals["conversions"] += 1
+
+    def _resell(self, model) -> None:
+        """Let or converted units held long enough go to a drawn buyer at market value, with use conditions."""
+        from sim.agents.owners import transfer
+        years = self.config.resale_after_years
+        if years is None:
+            return
+        due_step = model.steps - years * model.spy
+        slot = model.municipality_owner_slot
+        for p in self._held_where(model, lambda par, ps: ~np.isin(par.flat("use")[ps], (VACANT, CONVERSION))):
+            if self.held[p] > due_step:
+                continue
+            buyer = model.draw_buyer(exclude=slot)
+            if buyer < 0:
+                continue
+            price = float(model.parcels.flat("value_eur")[p])
+            transfer(model, p, slot, buyer, price)
+            model.owners.cash_eur[slot] -= price      # transfer paid the seller's account: the price goes to the fund
+            model.municipality.receive(self.name, price, to_fund=True)
+            model.municipality.staff(self.name, self.config.staff_hours_per_transaction)
+            del self.held[p]
+            self.bound_until[p] = model.steps + int(round(self.config.use_condition_years * model.spy))
+            self.totals["resales"] += 1
+            self.totals["resale_eur"] += price
+
+    # ------------------------------------------------------------------ KPIs
+    def kpis(self, model) -> dict[str, float]:
+        t = self.totals
+        keys = ("purchases", "purchase_eur", "renovations", "renovation_eur", "holding_cost_eur", "conversions",
+                "conversion_eur", "lettings", "waiting_list_lettings", "fronts_refused", "rent_discount_eur",
+                "rent_income_eur", "resales", "resale_eur")
+        out = {k: float(t[k]) for k in keys}
+        out["parcels_held"] = float(len(self.held))
+        held = np.fromiter(self.held, dtype=np.int64, count=len(self.held))
+        # market value of the parcels held: what the fund's capital is tied up in
+        out["holdings_value_eur"] = float(model.parcels.flat("value_eur")[held].sum())
+        out["parcels_bound"] = float(sum(until >= model.steps for until in self.bound_until.values()))
+        out["fund_eur"] = float(model.municipality.fund_eur)
+        return out
+
+
+def _rent_roll_eur(model) -> np.ndarray:
+    """Annual rent per parcel (commercial contract rent plus dwelling rents), as ``collect_rents`` counts it."""
+    par = model.parcels
+    h = model.households
+    dwelling = np.bincount(h.parcel[h.alive], weights=h.rent_eur_month[h.alive], minlength=par.land.size)
+    return par.flat("rent_eur_m2") * par.flat("floor_m2") + 12.0 * dwelling
+
+
+def collect_municipal_rents(model) -> None:
+    """Move the rents the municipality earned as owner into the fund, as income of the estates holding the parcels.
+
+    ``collect_rents`` pays net rents into the municipality's owner account; each
+    estate takes the share of its parcels in the municipal rent roll (parcels
+    held outside any estate keep theirs in that account). Called by every estate
+    instrument at the start of its ``apply``: the first call of a step empties the account.
+    """
+    slot = model.municipality_owner_slot
+    cash = float(model.owners.cash_eur[slot])
+    estates = [i.estate for i in model.municipality.instruments if isinstance(getattr(i, "estate", None), Estate)]
+    municipal = np.flatnonzero(model.parcels.flat("owner") == slot)
+    if cash <= 0.0 or not estates or municipal.size == 0:
+        return
+    roll = _rent_roll_eur(model)
+    total = float(roll[municipal].sum())
+    for estate in estates:
+        mine = np.fromiter(estate.held, dtype=np.int64, count=len(estate.held))
+        share = float(roll[mine].sum()) / total if total > 0.0 else mine.size / municipal.size
+        eur = cash * share
+        if eur > 0.0:
+            model.owners.cash_eur[slot] -= eur
+            model.municipality.receive(estate.name, eur, to_fund=True)
+            estate.totals["rent_income_eur"] += eur
+
+
+def area_longterm_vacant_m2(model, mask: np.ndarray, years: float = 1.0) -> float:
+    """Floor area (m2) in ``mask`` vacant for at least ``years``."""
+    par = model.parcels
+    vacant = mask & (par.use == VACANT)
+    long = (model.steps - par.vacant_since) >= years * model.spy
+    return float(par.floor_m2[vacant & long].sum())

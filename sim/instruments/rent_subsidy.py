@@ -1,0 +1,153 @@
+"""Rent subsidy (huursubsidie voor makers en cultuur): the municipality pays part of the rent.
+
+Mechanics: tenants of the target sectors (craft, culture, independent retail)
+who take a unit in the target area get ``share`` of their contract rent paid
+for ``duration_years`` (at most ``max_eur_per_tenancy_year``). Would-be
+entrants know the scheme: through the hook ``rent_support_share`` they compare
+their break-even rent with ``asking × (1 − share)``, so the subsidy brings
+target sectors into units they could not afford (priced out) and steers their
+choice towards the area. A letting in the area registers a tenancy (hook
+``on_let``) and commits its whole expected grant against the scheme's budget
+(subsidieplafond); the grant is paid into the business's cash every step and
+stops at the end of the duration or when the business leaves (``on_exit``).
+When the uncommitted budget cannot cover a new tenancy, the municipality
+answers share 0 to new entrants. Criminal fronts are hidden: a front in a
+target sector is subsidised like anyone else.
+
+Cost: the payouts, plus ``staff_hours_per_grant`` per tenancy registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import Field
+
+from sim.instruments.area import area_kpis
+from sim.instruments.base import Instrument, InstrumentParams, register
+from sim.uses import COMMERCIAL_NAMES, USE_CODE
+
+SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/uses.py
+
+
+class RentSubsidyConfig(InstrumentParams):
+    kind: Literal["rent_subsidy"] = "rent_subsidy"
+    sectors: Annotated[list[SectorName], Field(min_length=1)] = ["craft", "culture", "independent"]
+    """Target sectors whose tenants get the subsidy. Default: makers, culture and independent (local) retail, the sectors Dutch centre programmes want to keep (DESIGN §1)."""
+    share: Annotated[float, Field(gt=0.0, le=0.9)] = 0.4
+    """Share of the contract rent the municipality pays (0..0.9). Assumption: Dutch start-up and maker rent schemes pay 25-50% of the rent."""
+    duration_years: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0
+    """Years a tenancy is subsidised from its letting (yr). Assumption: such schemes run 1-3 years per tenant, less than the 5-year lease."""
+    max_eur_per_tenancy_year: Annotated[float, Field(ge=0.0)] = 15_000.0
+    """Cap on the grant per tenancy and year (EUR/yr). Assumption."""
+    budget_eur: Annotated[float, Field(ge=0.0)] = 1_500_000.0
+    """Budget of the whole scheme (subsidieplafond, EUR); a tenancy's full expected grant is committed when it is registered. Assumption."""
+    staff_hours_per_grant: Annotated[float, Field(ge=0.0)] = 8.0
+    """Municipal staff hours to assess one application and manage its payments (h). Assumption."""
+
+
+@dataclass
+class Tenancy:
+    """A subsidised tenancy: who, where, until when, and what is still committed to it."""
+
+    parcel: int
+    floor_m2: float
+    end_step: int
+    committed_eur: float
+
+
+@register
+class RentSubsidy(Instrument):
+    config_class = RentSubsidyConfig
+
+    def initialize(self, model) -> None:
+        super().initialize(model)
+        self.sector_codes = np.array([USE_CODE[s] for s in self.config.sectors])
+        self.tenancies: dict[int, Tenancy] = {}     # business slot → tenancy
+        self.paid_eur = 0.0
+        self.committed_eur = 0.0                    # promised to live tenancies, not yet paid
+        self.grants = 0
+        self.front_grants = 0                       # hidden: fronts among the subsidised (research only)
+        self.refused_no_budget = 0
+
+    @property
+    def uncommitted_eur(self) -> float:
+        return max(self.config.budget_eur - self.paid_eur - self.committed_eur, 0.0)
+
+    def _grant_eur(self, rent_eur_m2, floor_m2, model):
+        """Whole expected grant of a tenancy at this rent: share of the rent, capped, for the duration."""
+        per_year = np.minimum(self.config.share * rent_eur_m2 * floor_m2, self.config.max_eur_per_tenancy_year)
+        return per_year * self._duration_steps(model) / model.spy
+
+    def _duration_steps(self, model) -> int:
+        return max(1, round(self.config.duration_years * model.spy))
+
+    # -- hooks ------------------------------------------------------------------
+    def rent_support_share(self, model, parcels: np.ndarray, sector: int) -> np.ndarray:
+        """``share`` on target-area units whose grant the uncommitted budget still covers, else 0."""
+        parcels = np.asarray(parcels, dtype=np.int64)
+        if sector not in self.sector_codes:
+            return np.zeros(parcels.size)
+        par = model.parcels
+        grant = self._grant_eur(par.flat("asking_rent_eur_m2")[parcels], par.flat("floor_m2")[parcels], model)
+        budget_eur = self.uncommitted_eur
+        eligible = self.area_mask.reshape(-1)[parcels] & (grant <= budget_eur) & (budget_eur > 0.0)
+        return np.where(eligible, self.config.share, 0.0)
+
+    def on_let(self, model, parcel: int, business: int, sector: int, is_front: bool) -> None:
+        """Register a target-sector tenancy in the area and commit its grant (fronts look like anyone)."""
+        if sector not in self.sector_codes or not self.in_area(parcel):
+            return
+        floor = float(model.parcels.flat("floor_m2")[parcel])
+        grant = float(self._grant_eur(model.businesses.rent_eur_m2[business], floor, model))
+        if grant <= 0.0:
+            return
+        if grant > self.uncommitted_eur:
+            self.refused_no_budget += 1
+            return
+        self.tenancies[business] = Tenancy(parcel, floor, model.steps + self._duration_steps(model), grant)
+        self.committed_eur += grant
+        self.grants += 1
+        self.front_grants += int(is_front)
+        model.municipality.staff(self.name, self.config.staff_hours_per_grant)
+
+    def on_exit(self, model, parcel: int, business: int) -> None:
+        """The tenant left: its grant stops and the rest of its commitment returns to the budget."""
+        tenancy = self.tenancies.pop(business, None)
+        if tenancy is not None:
+            self.committed_eur -= tenancy.committed_eur
+
+    # -- payments ------------------------------------------------------------------
+    def apply(self, model) -> None:
+        """Pay this step's grant into each subsidised business's cash; end tenancies that are due."""
+        b = model.businesses
+        for slot, t in list(self.tenancies.items()):
+            if not b.alive[slot] or b.parcel[slot] != t.parcel:     # left while the scheme was not asked
+                self.on_exit(model, t.parcel, slot)
+                continue
+            per_year = min(self.config.share * b.rent_eur_m2[slot] * t.floor_m2, self.config.max_eur_per_tenancy_year)
+            pay = min(per_year / model.spy, t.committed_eur)
+            if pay > 0.0:
+                b.cash_eur[slot] += pay
+                t.committed_eur -= pay
+                self.committed_eur -= pay
+                self.paid_eur += pay
+                model.municipality.spend(self.name, pay)
+            if model.steps >= t.end_step or t.committed_eur <= 1e-9:   # this was the last payment
+                self.on_exit(model, t.parcel, slot)
+
+    def kpis(self, model) -> dict[str, float]:
+        par = model.parcels
+        target = self.area_mask & np.isin(par.use, self.sector_codes)
+        return {**area_kpis(model, self.area_mask),
+                "target_units": float(target.sum()),
+                "target_m2": float(par.floor_m2[target].sum()),
+                "tenancies": float(len(self.tenancies)),
+                "grants": float(self.grants),
+                "front_grants": float(self.front_grants),
+                "refused_no_budget": float(self.refused_no_budget),
+                "paid_eur": self.paid_eur,
+                "committed_eur": self.committed_eur,
+                "budget_left_eur": self.uncommitted_eur}
