@@ -5,6 +5,8 @@ import pytest
 
 from crn import load, mean_over, run_pair
 from sim.model import CityModel
+from sim.outputs import simulate
+from sim.scenario import Scenario
 from sim.uses import IS_COMMERCIAL, VACANT
 
 SCENARIO = "scenarios/instruments/biz.yaml"
@@ -58,3 +60,16 @@ def test_biz_without_levy_changes_nothing():
     own = lambda df: df.drop(columns=[c for c in df if "biz" in c])   # noqa: E731
     assert ins["biz_levied_eur"].iloc[-1] == 0
     assert np.array_equal(own(ref).to_numpy(), own(ins).to_numpy())
+
+
+def test_after_the_biz_ends_its_bonuses_fade():
+    scenario = load(SCENARIO)
+    data = scenario.to_dict()
+    data["instruments"][0]["end_year"] = scenario.start_year + 3
+    wide = simulate(Scenario.from_dict(data), seed=3).metrics.pivot_table(
+        index="step", columns="metric", values="value", observed=True)
+    bonus = wide["biz_attraction_bonus"]
+    at_end = bonus.loc[4 * 4]
+    assert at_end > 0 and bonus.iloc[-1] < at_end, f"bonus at the end of the BIZ {at_end:.4f}, at the horizon {bonus.iloc[-1]:.4f}"
+    spend_after = wide["spend_eur_biz"].loc[4 * 4 + 1:].sum()
+    assert spend_after == 0.0, f"the BIZ spent EUR {spend_after:.0f} after it ended"

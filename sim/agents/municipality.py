@@ -82,6 +82,8 @@ class Municipality(mesa.Agent):
         for instrument in self.instruments:
             if instrument.active(year):
                 instrument.apply(self.model)
+            else:
+                instrument.idle(self.model)   # commitments that outlive the active period
 
     # -- money --------------------------------------------------------------------
     def spend(self, instrument: str, eur: float, from_fund: bool = False, staff_hours: float = 0.0) -> None:

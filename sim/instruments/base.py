@@ -27,6 +27,7 @@ maintenance_support    an owner weighs (commit=False) / does            sum (EUR
                        renovation (commit=True)
 on_let                 a unit was let                                   all told
 on_exit                a business left its unit                         all told
+idle                   every step while the instrument is not active    (own)
 kpis                   KPIs are recorded (metrics ``<name>_<key>``)     merged
 =====================  ===============================================  ==========
 """
@@ -142,6 +143,10 @@ class Instrument:
 
     def apply(self, model: "CityModel") -> None:  # pragma: no cover - protocol
         """Called every step while active, before the kernels."""
+
+    def idle(self, model: "CityModel") -> None:
+        """Called every step while not active (before start_year, after end_year): for
+        commitments that outlive the active period, e.g. grants already promised."""
 
     def kpis(self, model: "CityModel") -> dict[str, float]:
         """Instrument-specific metrics, recorded as ``<name>_<key>`` every step (also when inactive)."""

@@ -20,7 +20,6 @@ part of what the levy pays for).
 
 from __future__ import annotations
 
-import warnings
 from typing import Annotated, Literal
 
 import numpy as np
@@ -63,11 +62,6 @@ class Biz(Instrument):
         self._attraction_added = 0.0                # this instrument's part of the shared bonus arrays
         self._condition_added = 0.0
         self._year = None
-        last_year = model.scenario.start_year + model.scenario.horizon_years - 1
-        if self.config.end_year is not None and self.config.end_year < last_year:
-            # no hook runs for an inactive instrument, so nothing can take the bonuses back after the end
-            warnings.warn(f"{self.name}: after end_year {self.config.end_year} the attraction and condition "
-                          "bonuses stay at their last value (docs/instruments/biz.md)", stacklevel=2)
 
     def apply(self, model) -> None:
         model.parcels.flat("in_biz")[self.zone] = True
@@ -75,6 +69,13 @@ class Biz(Instrument):
             self._year = int(model.year)
             self.unspent_eur += self._collect_levy(model)
         self._spend(model)
+        self._set_bonus(model)
+
+    def idle(self, model) -> None:
+        """Outside the BIZ period no levy and no spending: the public-space stock wears down
+        and its bonuses fade with it."""
+        keep = (1.0 - self.config.depreciation_per_year) ** (1.0 / model.spy)
+        self.stock_eur_per_parcel *= keep
         self._set_bonus(model)
 
     def _collect_levy(self, model) -> float:

@@ -138,6 +138,10 @@ class RentSubsidy(Instrument):
             if model.steps >= t.end_step or t.committed_eur <= 1e-9:   # this was the last payment
                 self.on_exit(model, t.parcel, slot)
 
+    def idle(self, model) -> None:
+        """Outside the scheme's years no new grants are made, but promised ones are still paid."""
+        self.apply(model)
+
     def kpis(self, model) -> dict[str, float]:
         par = model.parcels
         target = self.area_mask & np.isin(par.use, self.sector_codes)
