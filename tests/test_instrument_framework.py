@@ -80,3 +80,17 @@ def test_an_unknown_key_in_an_instrument_names_its_path():
     with pytest.raises(ScenarioError) as err:
         _with([{"kind": kind, "no_such_parameter": 1}])
     assert "s.yaml: instruments[0].no_such_parameter: unknown key" in str(err.value)
+
+
+@pytest.mark.parametrize("package", sorted(__import__("pathlib").Path("scenarios/packages").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_every_package_runs_and_books_each_instrument(package):
+    from sim.outputs import simulate
+    scenario = Scenario.from_yaml(package, overrides={"horizon_years": 2})
+    assert len(scenario.instruments) >= 2, "a package combines instruments"
+    metrics = set(simulate(scenario, seed=1).metrics["metric"].astype(str))
+    for name in ("spend_eur", "income_eur", "staff_hours"):
+        kinds = [i.kind for i in scenario.instruments]
+        names = [k if kinds[:j].count(k) == 0 else f"{k}_{kinds[:j].count(k)}" for j, k in enumerate(kinds)]
+        for n in names:
+            assert f"{name}_{n}" in metrics, f"{package.name}: no {name}_{n} metric"
