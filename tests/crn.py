@@ -46,3 +46,9 @@ def mean_over(pairs, metric: str, reduce=lambda s: s.iloc[-4:].mean()) -> tuple[
     ref = np.mean([reduce(r[metric]) for r, _ in pairs])
     ins = np.mean([reduce(i[metric]) for _, i in pairs])
     return float(ref), float(ins)
+
+
+def variant(path: str, **settings) -> dict:
+    """Overrides that change settings of the scenario's (single) instrument."""
+    inst = load(path).instruments[0].model_dump(mode="json")
+    return {"instruments": [{**inst, **settings}]}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from crn import load, mean_over, run_pair
+from crn import load, mean_over, run_pair, variant
 from sim.model import CityModel
 from sim.outputs import simulate
 from sim.scenario import Scenario
@@ -11,10 +11,6 @@ from sim.uses import IS_COMMERCIAL, VACANT
 
 SCENARIO = "scenarios/instruments/biz.yaml"
 
-
-def _variant(**settings) -> dict:
-    inst = load(SCENARIO).instruments[0].model_dump(mode="json")
-    return {"instruments": [{**inst, **settings}]}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +40,7 @@ def test_biz_spends_its_levy_every_year_at_no_public_cost(pairs):
 
 @pytest.mark.parametrize("payer", ["owners", "users"])
 def test_biz_levy_is_the_share_of_the_liable_values(payer):
-    model = CityModel(load(SCENARIO, horizon_years=1, **_variant(payer=payer)), seed=7)
+    model = CityModel(load(SCENARIO, horizon_years=1, **variant(SCENARIO, payer=payer)), seed=7)
     inst = model.municipality.instruments[0]
     par = model.parcels
     use = par.flat("use")[inst.zone]
@@ -56,7 +52,7 @@ def test_biz_levy_is_the_share_of_the_liable_values(payer):
 
 
 def test_biz_without_levy_changes_nothing():
-    (ref, ins), = run_pair(load(SCENARIO, **_variant(levy_share_of_value=0.0)), seeds=[5])
+    (ref, ins), = run_pair(load(SCENARIO, **variant(SCENARIO, levy_share_of_value=0.0)), seeds=[5])
     own = lambda df: df.drop(columns=[c for c in df if "biz" in c])   # noqa: E731
     assert ins["biz_levied_eur"].iloc[-1] == 0
     assert np.array_equal(own(ref).to_numpy(), own(ins).to_numpy())

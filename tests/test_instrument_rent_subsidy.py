@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from crn import load, mean_over, run_pair
+from crn import load, mean_over, run_pair, variant
 from sim.model import CityModel
 from sim.outputs import simulate
 from sim.uses import USE_CODE
@@ -11,10 +11,6 @@ from sim.uses import USE_CODE
 SCENARIO = "scenarios/instruments/rent_subsidy.yaml"
 STAFF_EUR_PER_HOUR = 80.0   # the baseline's staff_cost_eur_per_hour
 
-
-def _variant(**settings) -> dict:
-    inst = load(SCENARIO).instruments[0].model_dump(mode="json")
-    return {"instruments": [{**inst, **settings}]}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +41,7 @@ def test_rent_subsidy_pays_within_budget_and_duration(pairs):
 
 def test_rent_subsidy_stops_when_the_budget_is_spent():
     budget = 60_000.0
-    metrics = simulate(load(SCENARIO, **_variant(budget_eur=budget)), seed=22).metrics
+    metrics = simulate(load(SCENARIO, **variant(SCENARIO, budget_eur=budget)), seed=22).metrics
     ins = metrics.pivot_table(index="step", columns="metric", values="value", observed=True)
     payouts = ins["spend_eur_rent_subsidy"] - STAFF_EUR_PER_HOUR * ins["staff_hours_rent_subsidy"]
     assert payouts.sum() <= budget + 1e-6, f"payouts {payouts.sum():.0f} > budget {budget:.0f}"
@@ -67,7 +63,7 @@ def test_rent_subsidy_share_answers_only_target_sectors_in_the_area_while_budget
 
 
 def test_rent_subsidy_without_budget_changes_nothing():
-    (ref, ins), = run_pair(load(SCENARIO, **_variant(budget_eur=0.0)), seeds=[5])
+    (ref, ins), = run_pair(load(SCENARIO, **variant(SCENARIO, budget_eur=0.0)), seeds=[5])
     own = lambda df: df.drop(columns=[c for c in df if "rent_subsidy" in c])   # noqa: E731
     assert ins["rent_subsidy_grants"].iloc[-1] == 0
     assert np.array_equal(own(ref).to_numpy(), own(ins).to_numpy())

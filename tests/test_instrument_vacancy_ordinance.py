@@ -4,16 +4,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from crn import load, mean_over, run_pair
+from crn import load, mean_over, run_pair, variant
 from sim.instruments.vacancy_ordinance import VacancyOrdinanceConfig
 
 SCENARIO = "scenarios/instruments/vacancy_ordinance.yaml"
 STAFF_EUR_PER_HOUR = 80.0   # the baseline's staff_cost_eur_per_hour
 
-
-def _variant(**settings) -> dict:
-    inst = load(SCENARIO).instruments[0].model_dump(mode="json")
-    return {"instruments": [{**inst, **settings}]}
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +52,7 @@ def test_vacancy_ordinance_fine_is_capped_by_law():
 
 
 def test_vacancy_ordinance_without_nominations_changes_nothing_but_staff():
-    (ref, ins), = run_pair(load(SCENARIO, **_variant(max_nominations_per_year=0)), seeds=[5])
+    (ref, ins), = run_pair(load(SCENARIO, **variant(SCENARIO, max_nominations_per_year=0)), seeds=[5])
     assert ins["vacancy_ordinance_reports"].iloc[-1] > 0 and ins["vacancy_ordinance_nominations"].iloc[-1] == 0
     ledger = ("vacancy_ordinance", "municipal_", "net_public_cost")
     own = lambda df: df.drop(columns=[c for c in df if any(k in c for k in ledger)])   # noqa: E731

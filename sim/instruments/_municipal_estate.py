@@ -25,7 +25,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.instruments.base import InstrumentParams
+from sim.instruments.area import area_kpis
+from sim.instruments.base import Instrument, InstrumentParams
 from sim.parcels import use_bit
 from sim.uses import COMMERCIAL_NAMES, CONVERSION, IS_COMMERCIAL, RESIDENTIAL, USE_CODE, VACANT
 
@@ -353,3 +354,25 @@ def area_longterm_vacant_m2(model, mask: np.ndarray, years: float = 1.0) -> floa
     vacant = mask & (par.use == VACANT)
     long = (model.steps - par.vacant_since) >= years * model.spy
     return float(par.floor_m2[vacant & long].sum())
+
+
+class EstateInstrument(Instrument):
+    """Base of the instruments that own municipal property (not registered itself):
+    the estate decides who may rent municipal units and tracks lettings and exits."""
+
+    estate: Estate
+
+    def screen_lease(self, model, parcel: int, sector: int, is_front: bool) -> bool:
+        return self.estate.screen_lease(model, parcel, sector, is_front)
+
+    def on_let(self, model, parcel: int, business: int, sector: int, is_front: bool) -> None:
+        self.estate.on_let(model, parcel)
+
+    def on_exit(self, model, parcel: int, business: int) -> None:
+        self.estate.on_exit(model, parcel)
+
+    def estate_kpis(self, model) -> dict[str, float]:
+        """Area KPIs, long-term vacant floor and the estate's own figures."""
+        return {**area_kpis(model, self.area_mask),
+                "area_longterm_vacant_m2": area_longterm_vacant_m2(model, self.area_mask),
+                **self.estate.kpis(model)}

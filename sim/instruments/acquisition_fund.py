@@ -27,9 +27,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.instruments._municipal_estate import Estate, EstateParams, area_longterm_vacant_m2, collect_municipal_rents
-from sim.instruments.area import area_kpis
-from sim.instruments.base import Instrument, register
+from sim.instruments._municipal_estate import (Estate, EstateInstrument, EstateParams, collect_municipal_rents)
+from sim.instruments.base import register
 from sim.uses import CONVERSION, VACANT
 
 
@@ -56,7 +55,7 @@ class AcquisitionFundConfig(EstateParams):
 
 
 @register
-class AcquisitionFund(Instrument):
+class AcquisitionFund(EstateInstrument):
     config_class = AcquisitionFundConfig
 
     def initialize(self, model) -> None:
@@ -143,20 +142,9 @@ class AcquisitionFund(Instrument):
             self.estate.set_asking(model, parcel)
 
     # ------------------------------------------------------------------ hooks
-    def screen_lease(self, model, parcel: int, sector: int, is_front: bool) -> bool:
-        return self.estate.screen_lease(model, parcel, sector, is_front)
-
-    def on_let(self, model, parcel: int, business: int, sector: int, is_front: bool) -> None:
-        self.estate.on_let(model, parcel)
-
-    def on_exit(self, model, parcel: int, business: int) -> None:
-        self.estate.on_exit(model, parcel)
-
     # ------------------------------------------------------------------ KPIs
     def kpis(self, model) -> dict[str, float]:
-        return {**area_kpis(model, self.area_mask),
-                "area_longterm_vacant_m2": area_longterm_vacant_m2(model, self.area_mask),
-                **self.estate.kpis(model),
+        return {**self.estate_kpis(model),
                 "offers": float(self.offers),
                 "offers_refused": float(self.refusals),
                 "fronts_closed": float(self.fronts_closed)}

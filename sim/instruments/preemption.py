@@ -24,10 +24,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from sim.instruments._municipal_estate import (Estate, EstateParams, SectorName, area_longterm_vacant_m2,
-                                               collect_municipal_rents)
-from sim.instruments.area import area_kpis
-from sim.instruments.base import Instrument, register
+from sim.instruments._municipal_estate import (Estate, EstateInstrument, EstateParams, SectorName, collect_municipal_rents)
+from sim.instruments.base import register
 from sim.uses import CONVERSION, USE_CODE, VACANT
 
 
@@ -58,7 +56,7 @@ class PreemptionConfig(EstateParams):
 
 
 @register
-class Preemption(Instrument):
+class Preemption(EstateInstrument):
     config_class = PreemptionConfig
 
     def initialize(self, model) -> None:
@@ -121,20 +119,9 @@ class Preemption(Instrument):
                 or par.flat("condition")[parcel] < self.config.buy_below_condition
                 or use in self._buy_codes)
 
-    def screen_lease(self, model, parcel: int, sector: int, is_front: bool) -> bool:
-        return self.estate.screen_lease(model, parcel, sector, is_front)
-
-    def on_let(self, model, parcel: int, business: int, sector: int, is_front: bool) -> None:
-        self.estate.on_let(model, parcel)
-
-    def on_exit(self, model, parcel: int, business: int) -> None:
-        self.estate.on_exit(model, parcel)
-
     # ------------------------------------------------------------------ KPIs
     def kpis(self, model) -> dict[str, float]:
-        return {**area_kpis(model, self.area_mask),
-                "area_longterm_vacant_m2": area_longterm_vacant_m2(model, self.area_mask),
-                **self.estate.kpis(model),
+        return {**self.estate_kpis(model),
                 "designated": float(self.in_force(model)),
                 "offers": float(self.offers),
                 "offers_declined": float(self.declined),
