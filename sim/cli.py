@@ -53,6 +53,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    cmp_ = sub.add_parser("compare", help="compare scenarios side by side (workshop report)",
+                          description="Run every scenario for the same replicate seeds (common random numbers), "
+                                      "in parallel, then write tidy metrics, summary.csv/.md, plots and a "
+                                      "self-contained report.html. The first scenario is the reference "
+                                      "(doing nothing). Ctrl-C keeps finished runs; --resume continues.")
+    cmp_.add_argument("scenarios", nargs="+", help="scenario YAML files; the first is the baseline")
+    cmp_.add_argument("--replicates", type=_int_in(1, 1000), default=20, help="replicates per scenario (default 20)")
+    cmp_.add_argument("--workers", type=_int_in(1, 256), default=None,
+                      help="parallel processes (default: all cores)")
+    cmp_.add_argument("--lang", choices=["en", "nl"], default="en", help="report language (default: en)")
+    cmp_.add_argument("--out", type=Path, default=None, help="output folder (default: results/compare/...)")
+    cmp_.add_argument("--resume", action="store_true", help="continue an interrupted comparison in --out")
+    cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
+
     ins = sub.add_parser("instruments", help="list the policy instruments and their parameters",
                          description="List every instrument kind with its parameters: type and range, "
                                      "default, unit and source (read from the schema itself).")
@@ -77,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "instruments":
             return _instruments(args.kinds)
+        if args.command == "compare":
+            return _compare(args)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -87,6 +103,25 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keep Python quiet at exit
         return 0
     return 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.experiments.compare import CompareError, compare
+    try:
+        result = compare([str(p) for p in args.scenarios], replicates=args.replicates, workers=args.workers,
+                         out=args.out, lang=args.lang, resume=args.resume, progress=not args.quiet)
+    except CompareError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; run the same command with --resume to continue",
+              file=sys.stderr)
+        return 130
+    n_runs = result.metrics.groupby(["scenario", "replicate"]).ngroups
+    print(f"{n_runs} runs in {result.wall_seconds:.0f} s; report: {result.out_dir / 'report.html'}")
+    if result.failures:
+        print(f"{len(result.failures)} run(s) failed; see summary.md and runs/*/*.error.txt", file=sys.stderr)
+    return 0
 
 
 def _instruments(kinds: list[str]) -> int:

@@ -1,0 +1,303 @@
+"""`regie compare`: scenarios side by side on common random numbers, for a workshop.
+
+Replicate i runs with the same seed under every scenario (seeds spawned from
+the first scenario's seed with ``SeedSequence.spawn``), so a difference between
+scenarios is the instruments' effect, not seed noise; intervals on differences
+are paired over replicates.
+
+Every finished run is written at once (atomically) under ``runs/``; a failing
+run is recorded with its error and the comparison goes on; Ctrl-C keeps what
+is finished and ``--resume`` continues from there with the same result as an
+uninterrupted comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.kpis import KEY_METRICS
+from sim.outputs import simulate
+from sim.scenario import Scenario, ScenarioError
+
+# Which direction of change is good, per key KPI (for ranking instruments).
+BETTER = {"vacancy_units": "down", "vacancy_floor": "down", "vacancy_units_A1": "down", "vacancy_units_C": "down",
+          "longterm_vacancy_1y": "down", "longterm_vacancy_3y": "down", "diversity_shannon": "up",
+          "craft_culture_m2": "up", "households": "up", "rent_burden_over_40": "down", "footfall_index": "up",
+          "condition_mean": "up", "condition_poor_share": "down", "fronts_active": "down",
+          "conversions_total": "up", "owner_value_eur": "up", "net_public_cost_eur": "down"}
+MAP_KEYS = ("use", "land", "street_class")
+
+
+class CompareError(ValueError):
+    """Bad comparison input (one line per problem)."""
+
+
+@dataclass(frozen=True)
+class RunTask:
+    scenario: str          # scenario name
+    replicate: int
+    seed: int
+
+
+@dataclass
+class CompareResult:
+    out_dir: Path
+    summary: pd.DataFrame
+    metrics: pd.DataFrame
+    failures: list[dict] = field(default_factory=list)
+    missing: list[RunTask] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+
+def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
+    """One seed per replicate, the same for every scenario (common random numbers)."""
+    return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(root_seed).spawn(replicates)]
+
+
+def load_scenarios(paths: list[str]) -> list[Scenario]:
+    """Validate every file; scenario names must differ (they name the result folders)."""
+    problems: list[str] = []
+    scenarios: list[Scenario] = []
+    for p in paths:
+        try:
+            scenarios.append(Scenario.from_yaml(p))
+        except ScenarioError as e:
+            problems.extend(e.problems)
+    if problems:
+        raise ScenarioError(problems)
+    names = [s.name for s in scenarios]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise CompareError(f"scenario names must differ, these repeat: {dupes} (set `name:` in the files)")
+    return scenarios
+
+
+# ------------------------------------------------------------------ one run (in a worker)
+def _run_file(out: Path, task: RunTask, suffix: str) -> Path:
+    return out / "runs" / task.scenario / f"rep{task.replicate:03d}{suffix}"
+
+
+def run_task(scenario_data: dict, task: RunTask, out: str) -> tuple[RunTask, str | None]:
+    """Run one (scenario, replicate), write its metrics and end-state map; never raises."""
+    out_dir = Path(out)
+    try:
+        scenario = Scenario.from_dict(scenario_data)
+        result = simulate(scenario, seed=task.seed, replicate=task.replicate)
+        end = {k: result.snapshots[k][-1] for k in MAP_KEYS}
+        _atomic(lambda p: np.savez_compressed(p, **end), _run_file(out_dir, task, ".npz"))
+        # the metrics file marks the run as finished, so it is written last
+        _atomic(lambda p: result.metrics.to_parquet(p, index=False), _run_file(out_dir, task, ".parquet"))
+        _run_file(out_dir, task, ".error.txt").unlink(missing_ok=True)   # an earlier failure, now retried
+        return task, None
+    except Exception as e:  # noqa: BLE001 - a failing run is recorded, the comparison goes on
+        message = f"{type(e).__name__}: {e}"
+        _atomic(lambda p: Path(p).write_text(message + "\n\n" + traceback.format_exc()),
+                _run_file(out_dir, task, ".error.txt"))
+        return task, message
+
+
+def _atomic(write, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")   # keep the suffix: numpy adds .npz
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _warm_worker() -> None:
+    """Per worker: one thread for numba (parallelism is across runs) and kernels loaded once."""
+    os.environ["NUMBA_NUM_THREADS"] = "1"
+    from sim.model import CityModel  # noqa: F401 - imports and loads the cached kernels
+
+
+# ------------------------------------------------------------------ the comparison
+def compare(paths: list[str], replicates: int = 20, workers: int | None = None, out: str | Path | None = None,
+            lang: str = "en", resume: bool = False, progress: bool = True, report: bool = True) -> CompareResult:
+    """Run every scenario for the same replicate seeds, summarise and write the report."""
+    t0 = time.perf_counter()
+    scenarios = load_scenarios(paths)
+    seeds = replicate_seeds(scenarios[0].seed, replicates)
+    out_dir = Path(out or Path("results") / "compare" / "_vs_".join(s.name for s in scenarios[:3]))
+    _prepare_folder(out_dir, scenarios, seeds, resume)
+    tasks = [RunTask(s.name, r, seed) for r, seed in enumerate(seeds) for s in scenarios]
+    todo = [t for t in tasks if not _run_file(out_dir, t, ".parquet").exists()]
+    data = {s.name: s.to_dict() for s in scenarios}
+    _execute(todo, data, out_dir, workers, progress, total=len(tasks))
+    result = summarise(out_dir, scenarios, tasks)
+    result.wall_seconds = time.perf_counter() - t0
+    if report:
+        from sim.experiments.report import write_report
+        maps = median_maps(out_dir, result.metrics, scenarios)
+        labels = {s.name: s.description for s in scenarios}
+        write_report(out_dir, result.summary, result.metrics, maps, scenarios[0].name, lang=lang,
+                     failures=result.failures, scenario_labels=labels)
+    return result
+
+
+def _prepare_folder(out_dir: Path, scenarios: list[Scenario], seeds: list[int], resume: bool) -> None:
+    """Refuse to mix comparisons: a folder holds runs of one set of scenarios and seeds."""
+    plan = {"scenarios": [s.name for s in scenarios], "sha256": [s.sha256() for s in scenarios], "seeds": seeds}
+    plan_file = out_dir / "compare_plan.json"
+    if plan_file.exists():
+        if not resume:
+            raise CompareError(f"{out_dir}: holds an earlier comparison; add --resume to continue it "
+                               "or choose another --out")
+        if json.loads(plan_file.read_text()) != plan:
+            raise CompareError(f"{out_dir}: --resume with other scenarios, scenario contents or replicates "
+                               "than the comparison there; choose another --out")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _atomic(lambda p: Path(p).write_text(json.dumps(plan, indent=2)), plan_file)
+
+
+def _execute(todo: list[RunTask], data: dict, out_dir: Path, workers: int | None, progress: bool,
+             total: int) -> None:
+    """Run the tasks, serially (workers=1) or on a process pool; Ctrl-C keeps finished runs."""
+    from tqdm import tqdm
+    bar = tqdm(total=total, initial=total - len(todo), unit="run", desc="compare", disable=not progress)
+    failed = 0
+    workers = workers or os.cpu_count() or 1
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for task in todo:
+                failed += run_task(data[task.scenario], task, str(out_dir))[1] is not None
+                bar.update(1)
+                bar.set_postfix(failed=failed)
+        else:
+            ctx = multiprocessing.get_context("spawn")   # mesa forces spawn anyway (PITFALLS)
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:
+                pending = {pool.submit(run_task, data[t.scenario], t, str(out_dir)) for t in todo}
+                try:
+                    while pending:
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            failed += fut.result()[1] is not None
+                            bar.update(1)
+                            bar.set_postfix(failed=failed)
+                except KeyboardInterrupt:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    finally:
+        bar.close()
+
+
+def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask]) -> CompareResult:
+    """Collect the runs, write metrics.parquet, seeds.csv, summary.csv and summary.md."""
+    frames, failures, missing = [], [], []
+    for t in tasks:
+        metrics_file = _run_file(out_dir, t, ".parquet")
+        error_file = _run_file(out_dir, t, ".error.txt")
+        if metrics_file.exists():
+            frames.append(pd.read_parquet(metrics_file))
+        elif error_file.exists():
+            failures.append({"scenario": t.scenario, "replicate": t.replicate, "seed": t.seed,
+                             "error": error_file.read_text().splitlines()[0]})
+        else:
+            missing.append(t)
+    if not frames:
+        raise CompareError(f"{out_dir}: no run finished; see runs/*/*.error.txt")
+    metrics = pd.concat(frames, ignore_index=True)
+    metrics["metric"] = metrics["metric"].astype(str)
+    _atomic(lambda p: metrics.to_parquet(p, index=False), out_dir / "metrics.parquet")
+    seeds = sorted({(t.replicate, t.seed) for t in tasks})
+    _atomic(lambda p: pd.DataFrame(seeds, columns=["replicate", "seed"]).to_csv(p, index=False),
+            out_dir / "seeds.csv")
+    summary = summary_table(metrics, [s.name for s in scenarios])
+    _atomic(lambda p: summary.to_csv(p, index=False), out_dir / "summary.csv")
+    _atomic(lambda p: Path(p).write_text(summary_markdown(summary, failures)), out_dir / "summary.md")
+    return CompareResult(out_dir, summary, metrics, failures, missing)
+
+
+# ------------------------------------------------------------------ statistics
+def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and t-based confidence interval of the mean (NaN bounds for fewer than 2 values)."""
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    mean = float(values.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def horizon_values(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Wide table (scenario, replicate) × metric of the values at the last step."""
+    last = metrics[metrics["step"] == metrics.groupby(["scenario", "replicate"])["step"].transform("max")]
+    return last.pivot_table(index=["scenario", "replicate"], columns="metric", values="value", observed=True)
+
+
+def summary_table(metrics: pd.DataFrame, scenario_order: list[str]) -> pd.DataFrame:
+    """Per scenario and key KPI at the horizon: mean and 95% interval, paired difference vs
+    the first scenario with its 95% interval, net public cost, effect per EUR million, rank."""
+    wide = horizon_values(metrics)
+    baseline = scenario_order[0]
+    keys = [m for m in KEY_METRICS if m in wide.columns]
+    rows = []
+    for s in scenario_order:
+        if s not in wide.index.get_level_values(0):
+            continue
+        own = wide.loc[s]
+        cost = float(own["net_public_cost_eur"].mean()) if "net_public_cost_eur" in own else 0.0
+        for m in keys:
+            mean, lo, hi = mean_interval(own[m].to_numpy())
+            row = {"scenario": s, "metric": m, "n": int(own[m].size), "mean": mean, "lo": lo, "hi": hi,
+                   "diff": np.nan, "diff_lo": np.nan, "diff_hi": np.nan, "distinguishable": False,
+                   "net_cost_eur": cost, "per_meur": np.nan, "better": BETTER.get(m, "up")}
+            if s != baseline and baseline in wide.index.get_level_values(0):
+                paired = own[m].sub(wide.loc[baseline][m]).dropna()   # replicates present in both
+                d, dlo, dhi = mean_interval(paired.to_numpy())
+                row.update(diff=d, diff_lo=dlo, diff_hi=dhi,
+                           distinguishable=bool(np.isfinite(dlo) and (dlo > 0 or dhi < 0)),
+                           per_meur=d / (cost / 1e6) if cost > 0 else np.nan)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    good = np.where(table["better"] == "down", -table["diff"], table["diff"])
+    table["rank"] = pd.Series(good).groupby(table["metric"]).rank(ascending=False, method="min")
+    return table
+
+
+def summary_markdown(summary: pd.DataFrame, failures: list[dict]) -> str:
+    """The summary as markdown tables, one per KPI; effects not distinguishable from zero are marked ≈0."""
+    lines = ["# Comparison summary", "",
+             "Mean at the horizon with 95% interval over replicates; difference vs the first scenario with a "
+             "paired 95% interval (≈0: not distinguishable from doing nothing); net public cost in EUR; "
+             "effect per EUR million of net cost; rank per KPI (1 = best).", ""]
+    for m, rows in summary.groupby("metric", sort=False):
+        lines += [f"## {m}", "", "| scenario | mean (95% interval) | difference (paired 95% interval) | net cost EUR | per EUR M | rank |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows.itertuples():
+            diff = "" if np.isnan(r.diff) else (f"{r.diff:+.4g} ({r.diff_lo:+.4g} to {r.diff_hi:+.4g})"
+                                                + ("" if r.distinguishable else " ≈0"))
+            per = "" if np.isnan(r.per_meur) else f"{r.per_meur:+.4g}"
+            rank = "" if np.isnan(r.rank) else f"{int(r.rank)}"
+            lines.append(f"| {r.scenario} | {r.mean:.4g} ({r.lo:.4g} to {r.hi:.4g}) | {diff} | "
+                         f"{r.net_cost_eur:,.0f} | {per} | {rank} |")
+        lines.append("")
+    if failures:
+        lines += ["## Missing runs", ""] + [f"- {f['scenario']} replicate {f['replicate']} (seed {f['seed']}): "
+                                            f"{f['error']}" for f in failures]
+    return "\n".join(lines) + "\n"
+
+
+def median_maps(out_dir: Path, metrics: pd.DataFrame, scenarios: list[Scenario]) -> dict[str, dict]:
+    """End-state map of each scenario's median replicate (by vacancy at the horizon)."""
+    wide = horizon_values(metrics)
+    maps = {}
+    for s in scenarios:
+        if s.name not in wide.index.get_level_values(0):
+            continue
+        vac = wide.loc[s.name]["vacancy_units"]
+        rep = int((vac - vac.median()).abs().sort_values(kind="stable").index[0])
+        with np.load(_run_file(out_dir, RunTask(s.name, rep, 0), ".npz")) as z:
+            maps[s.name] = {k: z[k] for k in MAP_KEYS}
+    return maps
