@@ -118,7 +118,8 @@ def _compare(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     n_runs = result.metrics.groupby(["scenario", "replicate"]).ngroups
-    print(f"{n_runs} runs in {result.wall_seconds:.0f} s; report: {result.out_dir / 'report.html'}")
+    print(f"{n_runs} runs ({result.new_runs} run now) in {result.wall_seconds:.0f} s; "
+          f"report: {result.out_dir / 'report.html'}")
     if result.failures:
         print(f"{len(result.failures)} run(s) failed; see summary.md and runs/*/*.error.txt", file=sys.stderr)
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -24,9 +25,11 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator, ScalarFormatter  # noqa: E402
 
 from sim.uses import LAND_PARCEL, LAND_TYPES, N_STREETS, N_USES, STREET_CLASSES, USES  # noqa: E402
 
@@ -187,6 +190,7 @@ def _save_atomic(fig: Figure, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; a chart is for everyone who may read the folder
     try:
         with os.fdopen(fd, "wb") as fh:
             # "tight" keeps legends placed outside the axes inside the image.
@@ -496,3 +500,312 @@ def _kpi_suptitle(fig: Figure, metrics: pd.DataFrame, title: str, lang: str) -> 
         parts.append(_t("band_note", lang).format(n=n_rep))
     if parts:
         fig.suptitle("\n".join(parts))
+
+
+# --------------------------------------------------------------------------- comparison report charts
+#
+# Charts of the scenario comparison (``sim/experiments/report.py``): key KPI
+# trajectories per scenario, difference maps against the baseline, and effect
+# per EUR million of net public cost.
+
+TEXT.update({
+    "unit_share": ("%", "%"),
+    "unit_eur": ("EUR million", "miljoen euro"),
+    "unit_m2": ("m²", "m²"),
+    "unit_count": ("number", "aantal"),
+    "unit_index": ("index", "index"),
+    "per_meur_share": ("percentage points per EUR 1 million", "procentpunt per 1 miljoen euro"),
+    "per_meur_eur": ("EUR million per EUR 1 million", "miljoen euro per 1 miljoen euro"),
+    "per_meur_m2": ("m² per EUR 1 million", "m² per 1 miljoen euro"),
+    "per_meur_count": ("number per EUR 1 million", "aantal per 1 miljoen euro"),
+    "per_meur_index": ("index points per EUR 1 million", "indexpunten per 1 miljoen euro"),
+    "unchanged": ("Unchanged", "Ongewijzigd"),
+    "new_use": ("New use", "Nieuwe functie"),
+    "diff_count": ("{n} of {total} parcels have another use than when doing nothing (outlined)",
+                   "{n} van {total} percelen hebben een andere functie dan bij niets doen (omlijnd)"),
+    "improves": ("improvement", "verbetering"),
+    "worsens": ("worse", "verslechtering"),
+    "not_distinguishable": ("not distinguishable from doing nothing", "niet te onderscheiden van niets doen"),
+    "skipped_no_cost": ("Not shown (no positive net public cost): {names}",
+                        "Niet getoond (geen positieve netto publieke kosten): {names}"),
+    "no_costly_scenario": ("No scenario has a positive net public cost",
+                           "Geen scenario heeft positieve netto publieke kosten"),
+})
+
+# Headline KPIs of the trajectory chart, in reading order (the report's tables show all key KPIs).
+TRAJECTORY_METRICS: tuple[str, ...] = (
+    "vacancy_units", "vacancy_units_C", "longterm_vacancy_1y", "diversity_shannon",
+    "craft_culture_m2", "households", "rent_burden_over_40", "footfall_index",
+    "condition_mean", "fronts_active", "conversions_total", "net_public_cost_eur",
+)
+COUNT_METRICS = frozenset({"households", "residents", "dwellings", "dwellings_occupied", "businesses",
+                           "fronts_active", "fronts_detected", "business_entries", "business_exits",
+                           "conversions_total", "sales"})
+BASELINE_COLOUR = "#000000"
+UNCHANGED_COLOUR = "#e2e2e2"  # light grey; changed cells also get an outline, so "became vacant" stays visible
+IMPROVES_COLOUR, WORSENS_COLOUR, UNCLEAR_COLOUR = "#1f78b4", "#e6550d", "#cccccc"  # colour-blind safe pair
+KIND_SCALE: dict[str, float] = {"share": 100.0, "eur": 1e-6, "m2": 1.0, "count": 1.0, "index": 1.0}
+
+
+class _DutchFormatter(ScalarFormatter):
+    """Tick labels with a decimal comma (1,5 instead of 1.5)."""
+
+    def __call__(self, x, pos=None):
+        return super().__call__(x, pos).translate(str.maketrans(",.", ".,"))
+
+
+def _number_axis(axis, lang: str) -> None:
+    """Give a numeric axis the decimal mark of ``lang``."""
+    if lang == "nl":
+        axis.set_major_formatter(_DutchFormatter())
+
+
+def metric_kind(metric: str) -> str:
+    """Return how a metric is shown: "share" (fraction, shown as %), "eur" (shown in EUR million),
+    "m2", "count" or "index" (anything else)."""
+    if metric.endswith("_eur"):
+        return "eur"
+    if metric.endswith("_m2"):
+        return "m2"
+    if (metric.startswith(("vacancy", "longterm_vacancy", "share_")) or metric.endswith("_share")
+            or metric == "rent_burden_over_40"):
+        return "share"
+    return "count" if metric in COUNT_METRICS else "index"
+
+
+def _scenario_style(pos: int, scenario: str, baseline: str | None) -> tuple[str, str, float]:
+    """(colour, line style, width): the baseline black and thick, the others by position."""
+    if scenario == baseline:
+        return BASELINE_COLOUR, "-", 2.2
+    colour = SCENARIO_COLOURS[pos % len(SCENARIO_COLOURS)]
+    return colour, SCENARIO_STYLES[(pos // len(SCENARIO_COLOURS)) % len(SCENARIO_STYLES)], 1.4
+
+
+def plot_key_trajectories(metrics: pd.DataFrame, path, lang: str = "en", *, baseline: str | None = None,
+                          scenario_labels: dict[str, str] | None = None,
+                          metric_names: tuple[str, ...] = TRAJECTORY_METRICS, title: str = "") -> Path:
+    """Draw one panel per headline KPI with one line per scenario (mean, 5-95 % band) as a PNG.
+
+    Shares are shown in %, euros in EUR million. Panels of metrics missing
+    from ``metrics`` are left out; the legend (scenario labels) sits below.
+
+    Args:
+        metrics: Tidy table with ``scenario``, ``replicate``, ``year``, ``metric``, ``value``.
+        path: Output PNG path.
+        lang: "en" or "nl".
+        baseline: The baseline scenario (drawn black and first in the legend).
+        scenario_labels: Scenario name -> legend label (default: the name).
+        metric_names: The KPIs to draw, in panel order.
+        title: Figure title; the replicate band note is appended.
+
+    Returns:
+        The path written.
+    """
+    _lang_index(lang)
+    summary = _summarise(metrics)
+    present = [m for m in metric_names if m in set(summary["metric"])]
+    scenarios = _scenarios(metrics)
+    if baseline in scenarios:
+        scenarios = [baseline] + [s for s in scenarios if s != baseline]
+    labels = scenario_labels or {}
+    ncols = 4 if len(present) > 6 else max(1, min(3, len(present)))
+    nrows = max(1, -(-len(present) // ncols))
+    fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows + 0.35 * len(scenarios) / 2 + 1.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    alpha = 0.18 if len(scenarios) <= 3 else 0.08
+    for ax, metric in zip(axes, present):
+        kind, scale = metric_kind(metric), KIND_SCALE[metric_kind(metric)]
+        for pos, scen in enumerate(scenarios):
+            d = summary[(summary["scenario"] == scen) & (summary["metric"] == metric)]
+            colour, style, width = _scenario_style(pos, scen, baseline)
+            ax.plot(d["year"], d["mean"] * scale, color=colour, linestyle=style, linewidth=width,
+                    label=labels.get(scen, scen))
+            if not d.empty and d["n"].max() > 1:
+                ax.fill_between(d["year"], d["lo"] * scale, d["hi"] * scale, color=colour, alpha=alpha, linewidth=0)
+        ax.set_title(label(metric, lang), fontsize=10)
+        ax.set_ylabel(_t(f"unit_{kind}", lang), fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole years, not 2025.5
+        _number_axis(ax.yaxis, lang)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(present):]:
+        ax.set_axis_off()
+    if not present:
+        _no_data(axes[0], lang)
+    else:
+        handles, names = axes[0].get_legend_handles_labels()
+        fig.legend(handles, names, loc="outside lower center", ncol=min(3, len(names)), fontsize=9, frameon=False)
+    _kpi_suptitle(fig, metrics, title, lang)
+    return _save_atomic(fig, path)
+
+
+def use_changes(snapshot: dict, baseline_snapshot: dict) -> np.ndarray:
+    """Return a boolean grid: parcels whose use differs from the baseline snapshot.
+
+    Raises:
+        ValueError: if a snapshot is inconsistent or the two grids (shape or land) differ.
+    """
+    use, land, _ = _check_snapshot(snapshot)
+    base_use, base_land, _ = _check_snapshot(baseline_snapshot)
+    if use.shape != base_use.shape or not np.array_equal(land, base_land):
+        raise ValueError("the scenario and baseline snapshots are not the same city (grid or land differs)")
+    return (land == LAND_PARCEL) & (use != base_use)
+
+
+def _outline_segments(mask: np.ndarray) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Line segments (imshow pixel coordinates) along the border of the True cells of ``mask``."""
+    padded = np.pad(mask, 1, constant_values=False)
+    segments = []
+    rows, cols = np.nonzero(padded[1:-1, 1:] != padded[1:-1, :-1])  # vertical edges left of column ``cols``
+    segments += [((c - 0.5, r - 0.5), (c - 0.5, r + 0.5)) for r, c in zip(rows, cols)]
+    rows, cols = np.nonzero(padded[1:, 1:-1] != padded[:-1, 1:-1])  # horizontal edges above row ``rows``
+    segments += [((c - 0.5, r - 0.5), (c + 0.5, r - 0.5)) for r, c in zip(rows, cols)]
+    return segments
+
+
+def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
+    """Draw where a scenario's end-state land use differs from the baseline's, as a PNG.
+
+    Changed parcels take the colour of their new use and are outlined;
+    unchanged parcels are light grey; public space is coloured as in ``plot_map``.
+
+    Args:
+        snapshot: The scenario's snapshot (``use``, ``land``, ``street_class``).
+        baseline_snapshot: The baseline's snapshot of the same city.
+        path: Output PNG path.
+        title: Figure title; empty for none.
+        lang: "en" or "nl".
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: as ``use_changes``, or for an unknown ``lang``.
+    """
+    i = _lang_index(lang)
+    changed = use_changes(snapshot, baseline_snapshot)
+    use, land, _ = _check_snapshot(snapshot)
+    unchanged_code = N_USES
+    img = np.where(land == LAND_PARCEL, np.where(changed, use, unchanged_code), N_USES + 1 + land)
+    colours = [u.colour for u in USES] + [UNCHANGED_COLOUR] + [t.colour for t in LAND_TYPES]
+    fig = Figure(figsize=(8.5, 8.8), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(img, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5, interpolation="nearest")
+    ax.add_collection(LineCollection(_outline_segments(changed), colors="#222222", linewidths=0.7))
+    new_uses = sorted(set(use[changed].tolist()))
+    handles = [Patch(facecolor=USES[c].colour, edgecolor="#222222", label=(USES[c].label_en, USES[c].label_nl)[i])
+               for c in new_uses]
+    handles.append(Patch(facecolor=UNCHANGED_COLOUR, edgecolor="0.6", label=_t("unchanged", lang)))
+    handles += _public_space_patches(land, lang)
+    n_parcels = int((land == LAND_PARCEL).sum())
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(_t("diff_count", lang).format(n=int(changed.sum()), total=n_parcels), fontsize=9)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=8,
+              frameon=False, handlelength=1.2, columnspacing=1.0,
+              title=_t("new_use", lang), title_fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return _save_atomic(fig, path)
+
+
+def split_by_cost(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Split the scenarios of a comparison summary by net public cost.
+
+    Returns:
+        (scenarios with a positive net cost, scenarios without), each in order of appearance.
+    """
+    cost = summary.groupby("scenario", sort=False)["net_cost_eur"].first()
+    costly = [str(s) for s, c in cost.items() if pd.notna(c) and c > 0]
+    return costly, [str(s) for s in cost.index if str(s) not in costly]
+
+
+def plot_effect_per_euro(summary: pd.DataFrame, path, lang: str = "en", *, baseline: str | None = None,
+                         scenario_labels: dict[str, str] | None = None, title: str = "") -> Path:
+    """Draw, per key KPI, horizontal bars of the effect per EUR million net public cost per scenario.
+
+    Bars are blue for an improvement, orange for a worsening and grey when the
+    effect is not distinguishable from doing nothing. Scenarios without a
+    positive net cost are left out and named in a note. The net cost itself is
+    not a panel.
+
+    Args:
+        summary: Comparison summary with ``scenario``, ``metric``, ``per_meur``, ``distinguishable``,
+            ``better`` ("up"/"down"), ``net_cost_eur``.
+        path: Output PNG path.
+        lang: "en" or "nl".
+        baseline: The baseline scenario (never drawn).
+        scenario_labels: Scenario name -> bar label (default: the name).
+        title: Figure title; empty for none.
+
+    Returns:
+        The path written.
+    """
+    _lang_index(lang)
+    labels = scenario_labels or {}
+    costly, free = split_by_cost(summary)
+    costly = [s for s in costly if s != baseline]
+    free = [s for s in free if s != baseline]
+    metrics = [m for m in pd.unique(summary["metric"]) if m != "net_public_cost_eur"]
+    panels = metrics if costly else []
+    ncols = 3 if len(panels) > 4 else max(1, len(panels))
+    nrows = max(1, -(-len(panels) // ncols))
+    panel_h = 0.3 * len(costly) + 1.1
+    fig = Figure(figsize=(4.0 * ncols + 2.5, panel_h * nrows + 1.8), layout="constrained")
+    # A last, axis-less row holds the colour key and the note: constrained layout keeps it clear of the panels.
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[panel_h] * nrows + [0.8])
+    axes = []
+    for k in range(nrows * ncols):
+        # one shared scenario axis: the labels are written once, left of each row
+        ax = fig.add_subplot(grid[k // ncols, k % ncols], sharey=axes[0] if axes else None)
+        if k % ncols:
+            ax.tick_params(labelleft=False)
+        axes.append(ax)
+    for ax, metric in zip(axes, panels):
+        _draw_effect_panel(ax, summary[summary["metric"] == metric], costly, labels, metric, lang)
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    key = fig.add_subplot(grid[nrows, :])
+    key.set_axis_off()
+    if not costly:
+        axes[0].text(0.5, 0.5, _t("no_costly_scenario", lang), ha="center", va="center", fontsize=11, color="0.4",
+                     transform=axes[0].transAxes)
+    else:
+        key.legend(handles=[Patch(facecolor=c, edgecolor="0.3", label=_t(k, lang)) for c, k in (
+            (IMPROVES_COLOUR, "improves"), (WORSENS_COLOUR, "worsens"), (UNCLEAR_COLOUR, "not_distinguishable"))],
+            loc="upper center", ncol=3, fontsize=9, frameon=False)
+    if free:
+        names = ", ".join(labels.get(s, s) for s in free)
+        key.text(0.5, 0.15, _t("skipped_no_cost", lang).format(names=names), fontsize=9, color="0.3",
+                 ha="center", va="center", wrap=True, transform=key.transAxes)
+    if title:
+        fig.suptitle(title)
+    return _save_atomic(fig, path)
+
+
+def _draw_effect_panel(ax, rows: pd.DataFrame, scenarios: list[str], labels: dict[str, str], metric: str,
+                       lang: str) -> None:
+    """One KPI: a horizontal bar per scenario (top to bottom in ``scenarios`` order)."""
+    kind = metric_kind(metric)
+    by_scen = rows.set_index("scenario")
+    values, colours = [], []
+    for scen in scenarios:
+        row = by_scen.loc[scen] if scen in by_scen.index else None
+        value = float(row["per_meur"]) * KIND_SCALE[kind] if row is not None and pd.notna(row["per_meur"]) else 0.0
+        values.append(value)
+        if row is None or not bool(row["distinguishable"]):
+            colours.append(UNCLEAR_COLOUR)
+        else:
+            good = (value > 0) == (str(row["better"]) == "up")
+            colours.append(IMPROVES_COLOUR if good else WORSENS_COLOUR)
+    y = np.arange(len(scenarios))[::-1]  # first scenario on top (no invert_yaxis: the y axis is shared)
+    ax.barh(y, values, color=colours, edgecolor="0.3", linewidth=0.5)
+    ax.axvline(0.0, color="0.2", linewidth=0.8)
+    ticks = ["\n".join(textwrap.fill(line, 34) for line in labels.get(s, s).split("\n")) for s in scenarios]
+    ax.set_yticks(y, ticks, fontsize=8)
+    ax.set_ylim(-0.6, len(scenarios) - 0.4)
+    ax.set_title(label(metric, lang), fontsize=10)
+    ax.set_xlabel(_t(f"per_meur_{kind}", lang), fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    _number_axis(ax.xaxis, lang)
+    ax.grid(axis="x", alpha=0.3)

@@ -129,3 +129,17 @@ def test_summary_covers_every_scenario_and_key_kpi(files, tmp_path):
     assert s.loc[s["scenario"] == "baseline", "diff"].isna().all()
     assert s.loc[s["scenario"] == "vacancy_ordinance", "diff"].notna().all()
     assert (tmp_path / "out" / "summary.csv").exists() and (tmp_path / "out" / "summary.md").exists()
+
+
+@pytest.mark.parametrize("lang, words", [("en", ["Vacancy ordinance", "Doing nothing"]),
+                                         ("nl", ["Leegstandverordening", "leegstand"])])
+def test_compare_writes_the_workshop_report(files, tmp_path, lang, words):
+    compare(files, replicates=2, workers=1, out=tmp_path / "out", lang=lang, progress=False)
+    html = (tmp_path / "out" / "report.html").read_text()
+    for w in words:
+        assert w in html, f"{lang} report lacks {w!r}"
+    assert "https://" not in html and "http://" not in html
+    assert html.count("data:image/png;base64,") >= 4
+    for name in ("trajectories.png", "map_baseline.png", "map_vacancy_ordinance.png",
+                 "diffmap_vacancy_ordinance.png", "effect_per_euro.png"):
+        assert (tmp_path / "out" / "plots" / name).exists(), name

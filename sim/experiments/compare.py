@@ -58,6 +58,7 @@ class CompareResult:
     failures: list[dict] = field(default_factory=list)
     missing: list[RunTask] = field(default_factory=list)
     wall_seconds: float = 0.0
+    new_runs: int = 0          # runs done by this call (the rest came from an earlier, resumed one)
 
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
@@ -134,11 +135,13 @@ def compare(paths: list[str], replicates: int = 20, workers: int | None = None, 
     data = {s.name: s.to_dict() for s in scenarios}
     _execute(todo, data, out_dir, workers, progress, total=len(tasks))
     result = summarise(out_dir, scenarios, tasks)
+    result.new_runs = len(todo)
     result.wall_seconds = time.perf_counter() - t0
     if report:
         from sim.experiments.report import write_report
         maps = median_maps(out_dir, result.metrics, scenarios)
-        labels = {s.name: s.description for s in scenarios}
+        # descriptions are written by the scenario author, in one language: show them in English reports
+        labels = {s.name: s.description for s in scenarios} if lang == "en" else None
         write_report(out_dir, result.summary, result.metrics, maps, scenarios[0].name, lang=lang,
                      failures=result.failures, scenario_labels=labels)
     return result
@@ -155,6 +158,8 @@ def _prepare_folder(out_dir: Path, scenarios: list[Scenario], seeds: list[int], 
         if json.loads(plan_file.read_text()) != plan:
             raise CompareError(f"{out_dir}: --resume with other scenarios, scenario contents or replicates "
                                "than the comparison there; choose another --out")
+        for stale in (out_dir / "runs").glob("*/.*.tmp*"):   # half-written files of interrupted runs
+            stale.unlink()
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     _atomic(lambda p: Path(p).write_text(json.dumps(plan, indent=2)), plan_file)
@@ -290,14 +295,22 @@ def summary_markdown(summary: pd.DataFrame, failures: list[dict]) -> str:
 
 
 def median_maps(out_dir: Path, metrics: pd.DataFrame, scenarios: list[Scenario]) -> dict[str, dict]:
-    """End-state map of each scenario's median replicate (by vacancy at the horizon)."""
+    """End-state maps of the median replicate: the reference scenario's median replicate by
+    vacancy at the horizon, the same replicate (same seed) for every scenario so that the
+    difference maps compare like with like; a scenario missing that run uses its own median."""
     wide = horizon_values(metrics)
+    present = set(wide.index.get_level_values(0))
+
+    def median_replicate(name: str) -> int:
+        vac = wide.loc[name]["vacancy_units"]
+        return int((vac - vac.median()).abs().sort_values(kind="stable").index[0])
+
+    common = median_replicate(scenarios[0].name) if scenarios[0].name in present else None
     maps = {}
     for s in scenarios:
-        if s.name not in wide.index.get_level_values(0):
+        if s.name not in present:
             continue
-        vac = wide.loc[s.name]["vacancy_units"]
-        rep = int((vac - vac.median()).abs().sort_values(kind="stable").index[0])
+        rep = common if common in wide.loc[s.name].index else median_replicate(s.name)
         with np.load(_run_file(out_dir, RunTask(s.name, rep, 0), ".npz")) as z:
             maps[s.name] = {k: z[k] for k in MAP_KEYS}
     return maps

@@ -1,0 +1,262 @@
+"""Tests for sim.experiments.report: the workshop report of a scenario comparison (no model runs)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiments.report import format_number, scenario_label, write_report
+from sim.kpis import KEY_METRICS
+from sim.plots import label, plot_diffmap, use_changes
+from sim.uses import LAND_CODE, LAND_PARCEL, N_STREETS, USE_CODE
+
+BASELINE = "baseline"
+SCENARIOS = (BASELINE, "vacancy_ordinance", "package_owner_focused")
+N_REP, N_STEPS = 3, 10
+DOWN = {"vacancy_units", "vacancy_floor", "vacancy_units_A1", "vacancy_units_C", "longterm_vacancy_1y",
+        "longterm_vacancy_3y", "rent_burden_over_40", "condition_poor_share", "fronts_active", "net_public_cost_eur"}
+COST_EUR = {BASELINE: 0.0, "vacancy_ordinance": 312_000.0, "package_owner_focused": -50_000.0}
+# (scenario, metric) -> (diff, lo, hi) of the effects that are distinguishable; every other diff straddles zero.
+EFFECTS = {
+    ("vacancy_ordinance", "longterm_vacancy_1y"): (-0.021, -0.028, -0.014),
+    ("vacancy_ordinance", "footfall_index"): (1.5, 0.4, 2.6),
+    ("package_owner_focused", "vacancy_units_C"): (0.012, 0.004, 0.020),  # worse: vacancy up
+}
+FAILURES = [{"scenario": "package_owner_focused", "replicate": 2, "seed": 987654321,
+             "error": "ValueError: fund below zero"}]
+
+
+def make_metrics() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    rows = []
+    for scen in SCENARIOS:
+        for rep in range(N_REP):
+            for step in range(N_STEPS):
+                for metric in KEY_METRICS:
+                    rows.append({"run_id": f"{scen}-{rep}", "scenario": scen, "replicate": rep, "seed": 100 + rep,
+                                 "step": step, "year": 2025 + step / 4, "metric": metric,
+                                 "value": rng.uniform(0.0, 1.0)})
+    return pd.DataFrame(rows)
+
+
+def make_summary() -> pd.DataFrame:
+    rows = []
+    for scen in SCENARIOS:
+        cost = COST_EUR[scen]
+        for metric in KEY_METRICS:
+            base = {"scenario": scen, "metric": metric, "n": N_REP, "mean": 0.25, "lo": 0.2, "hi": 0.3,
+                    "net_cost_eur": cost, "better": "down" if metric in DOWN else "up"}
+            if scen == BASELINE:
+                base.update(diff=np.nan, diff_lo=np.nan, diff_hi=np.nan, distinguishable=False, per_meur=np.nan,
+                            rank=np.nan)
+            else:
+                diff, lo, hi = EFFECTS.get((scen, metric), (0.001, -0.004, 0.006))
+                base.update(diff=diff, diff_lo=lo, diff_hi=hi, distinguishable=(scen, metric) in EFFECTS,
+                            per_meur=diff / (cost / 1e6) if cost > 0 else np.nan,
+                            rank=1.0 if scen == "vacancy_ordinance" else 2.0)
+            rows.append(base)
+    return pd.DataFrame(rows)
+
+
+def make_snapshot(n: int = 24) -> dict:
+    rng = np.random.default_rng(0)
+    land = np.full((n, n), LAND_PARCEL, dtype=np.int8)
+    land[::6, :] = LAND_CODE["street"]
+    land[:, ::6] = LAND_CODE["street"]
+    land[8:11, 8:11] = LAND_CODE["square"]
+    use = rng.integers(0, 9, size=(n, n)).astype(np.int8)
+    street = rng.integers(0, N_STREETS, size=(n, n)).astype(np.int8)
+    street[land != LAND_PARCEL] = -1
+    return {"use": use, "land": land, "street_class": street}
+
+
+def make_maps() -> dict:
+    maps = {}
+    for k, scen in enumerate(SCENARIOS):
+        snap = {key: a.copy() for key, a in make_snapshot().items()}
+        snap["use"][1 + k, 1:4] = USE_CODE["craft"]  # a few parcels differ per scenario
+        maps[scen] = snap
+    return maps
+
+
+@pytest.fixture(scope="module", params=["en", "nl"])
+def report(request, tmp_path_factory):
+    """(lang, out_dir, html text) of a report with failures."""
+    lang = request.param
+    out = tmp_path_factory.mktemp(f"report_{lang}")
+    path = write_report(out, make_summary(), make_metrics(), make_maps(), BASELINE, lang=lang, failures=FAILURES,
+                        scenario_labels={"vacancy_ordinance": "Baseline plus a vacancy ordinance."})
+    assert path == out / "report.html"
+    return lang, out, path.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- numbers and names
+
+
+def test_format_number_shares_points_euros_and_area():
+    assert format_number(0.123, "en", "share") == "12.3%"
+    assert format_number(0.123, "nl", "share") == "12,3%"
+    assert format_number(-0.021, "en", "points", signed=True) == "−2.1 points"
+    assert format_number(-0.021, "nl", "points", signed=True) == "−2,1 procentpunt"
+    assert format_number(0.021, "en", "points", signed=True) == "+2.1 points"
+    assert format_number(312_000, "en", "eur") == "EUR 0.3 million"
+    assert format_number(312_000, "nl", "eur") == "€ 0,3 miljoen"
+    assert format_number(12_345, "en", "m2") == "12,345 m²"
+    assert format_number(12_345.5, "nl", "m2", decimals=1) == "12.345,5 m²"
+    assert format_number(-1.4, "nl", "points", unit=False, decimals=1) == "−140,0"
+
+
+def test_format_number_edge_cases():
+    assert format_number(float("nan"), "nl", "share") == "–"
+    assert format_number(None, "en") == "–"
+    assert format_number(-0.0001, "en", "points", signed=True, decimals=1) == "0.0 points"  # no "−0.0"
+    with pytest.raises(ValueError):
+        format_number(1.0, "de")
+    with pytest.raises(ValueError):
+        format_number(1.0, "en", "furlongs")
+
+
+def test_scenario_labels_translate_kinds_and_packages():
+    assert scenario_label("vacancy_ordinance", "nl") == "Leegstandverordening"
+    assert scenario_label("vacancy_ordinance", "en") == "Vacancy ordinance"
+    assert scenario_label("preemption", "nl") == "Voorkeursrecht"
+    long_nl = scenario_label("package_owner_focused", "nl", long=True)
+    assert long_nl == "Pakket eigenaren (voorkeursrecht, verwervingsfonds en leegstandverordening)"
+    assert scenario_label("baseline", "nl", baseline="baseline").startswith("Niets doen")
+    assert scenario_label("vacancy_ordinance_strict", "en") == "Vacancy ordinance (vacancy_ordinance_strict)"
+    assert scenario_label("my_own_idea", "nl") == "my_own_idea"
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def test_report_is_one_self_contained_file(report):
+    lang, out, text = report
+    pngs = sorted(p.name for p in (out / "plots").glob("*.png"))
+    expected = ["diffmap_package_owner_focused.png", "diffmap_vacancy_ordinance.png", "effect_per_euro.png",
+                "map_baseline.png", "map_package_owner_focused.png", "map_vacancy_ordinance.png", "trajectories.png"]
+    assert pngs == expected
+    assert "http://" not in text and "https://" not in text
+    assert "<script" not in text and "<link" not in text and "@import" not in text
+    sources = re.findall(r'src="([^"]*)"', text)
+    assert len(sources) == len(pngs)
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]  # atomic writes leave no temp files
+    assert f'<html lang="{lang}">' in text
+
+
+def test_report_lists_every_scenario_and_key_kpi(report):
+    lang, _, text = report
+    for scen in SCENARIOS:
+        assert html.escape(scenario_label(scen, lang, baseline=BASELINE)) in text
+    for metric in KEY_METRICS:
+        assert f"<h3>{html.escape(label(metric, lang))}</h3>" in text, metric
+
+
+def test_report_language(report):
+    lang, _, text = report
+    if lang == "nl":
+        assert "leegstand" in text and "Leegstandverordening" in text and "Pakket eigenaren" in text
+        assert "Vacancy" not in text and "Long-term" not in text and "How to read" not in text
+        assert "procentpunt" in text
+    else:
+        assert "Vacancy ordinance" in text and "Long-term vacancy" in text and "How to read" in text
+        assert "Leegstandverordening" not in text
+
+
+def test_summary_sentence_and_decimal_comma(report):
+    lang, _, text = report
+    if lang == "nl":
+        assert "−2,1 procentpunt (95%-interval −2,8 tot −1,4; beter)" in text
+        assert "voor € 0,3 miljoen netto over 2 jaar" in text
+        assert "−2.1" not in text
+    else:
+        assert "−2.1 points (95% interval −2.8 to −1.4; better)" in text
+        assert "at EUR 0.3 million net over 2 years" in text
+
+
+def test_non_distinguishable_effects_are_marked(report):
+    lang, _, text = report
+    summary = make_summary()
+    n_unclear = int(((summary["scenario"] != BASELINE) & ~summary["distinguishable"]).sum())
+    assert text.count('<tr class="nd">') == n_unclear
+    assert text.count('<tr class="good">') == 2 and text.count('<tr class="bad">') == 1
+    phrase = "niet te onderscheiden van niets doen" if lang == "nl" else "not distinguishable from doing nothing"
+    assert phrase in text.lower()
+
+
+def test_effect_chart_note_names_scenarios_without_cost(report):
+    lang, _, text = report
+    note = "geen positieve netto publieke kosten" if lang == "nl" else "no positive net public cost"
+    assert note in text
+    assert scenario_label("package_owner_focused", lang) in text
+
+
+def test_failures_section_names_scenario_and_replicate(report):
+    lang, _, text = report
+    assert 'id="failures"' in text
+    section = text[text.index('id="failures"'):]
+    assert "package_owner_focused" in section and "fund below zero" in section
+    assert '<td class="num">2</td>' in section and "987654321" in section
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_no_failures_no_section(tmp_path, lang):
+    text = write_report(tmp_path, make_summary(), make_metrics(), make_maps(), BASELINE, lang=lang).read_text()
+    assert 'id="failures"' not in text
+    assert ("Ontbrekende runs" if lang == "nl" else "Missing runs") not in text
+
+
+def test_report_rejects_bad_input(tmp_path):
+    with pytest.raises(ValueError):
+        write_report(tmp_path, make_summary(), make_metrics(), make_maps(), BASELINE, lang="de")
+    with pytest.raises(ValueError, match="per_meur"):
+        write_report(tmp_path, make_summary().drop(columns="per_meur"), make_metrics(), make_maps(), BASELINE)
+
+
+# --------------------------------------------------------------------------- difference map
+
+
+def test_diff_map_marks_exactly_the_cells_that_differ(tmp_path):
+    base = make_snapshot()
+    scen = {k: a.copy() for k, a in base.items()}
+    parcels = np.argwhere(base["land"] == LAND_PARCEL)
+    picked = parcels[np.random.default_rng(5).choice(len(parcels), 17, replace=False)]
+    expected = np.zeros(base["use"].shape, dtype=bool)
+    for r, c in picked:
+        scen["use"][r, c] = (base["use"][r, c] + 1) % 9
+        expected[r, c] = True
+    street = np.argwhere(base["land"] == LAND_CODE["street"])[0]
+    scen["use"][tuple(street)] = base["use"][tuple(street)] + 1  # public space carries no use: never a change
+    np.testing.assert_array_equal(use_changes(scen, base), expected)
+    assert not use_changes(base, base).any()
+    out = plot_diffmap(scen, base, tmp_path / "diff.png", title="Verschil", lang="nl")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_diff_map_refuses_another_city():
+    base = make_snapshot()
+    other = {k: a.copy() for k, a in base.items()}
+    other["land"][2, 2] = LAND_CODE["water"]
+    with pytest.raises(ValueError):
+        use_changes(other, base)
+
+
+def test_scenario_without_results_and_without_costly_scenarios(tmp_path):
+    """Every run of one scenario failed, no scenario costs money, no metrics, no baseline map: still a report."""
+    summary = make_summary()
+    summary = summary[summary["scenario"] != "package_owner_focused"].assign(net_cost_eur=0.0, per_meur=np.nan)
+    maps = {"vacancy_ordinance": make_maps()["vacancy_ordinance"]}
+    failures = [{"scenario": "package_owner_focused", "replicate": r, "seed": r, "error": "boom"} for r in range(3)]
+    text = write_report(tmp_path, summary, make_metrics().iloc[0:0], maps, BASELINE, lang="nl",
+                        failures=failures).read_text()
+    assert "alle runs van dit scenario zijn mislukt" in text
+    assert "Geen scenario heeft" not in text  # that note is in the chart, the HTML names the scenarios left out
+    assert "geen positieve netto publieke kosten" in text
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "effect_per_euro.png", "map_vacancy_ordinance.png", "trajectories.png"]
+    assert text.count("data:image/png;base64,") == 3
