@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -116,7 +117,9 @@ def _atomic(write, path: Path) -> None:
 
 
 def _warm_worker() -> None:
-    """Per worker: one thread for numba (parallelism is across runs) and kernels loaded once."""
+    """Per worker: one thread for numba (parallelism is across runs), kernels loaded once, and
+    Ctrl-C left to the parent (which lets running runs finish and cancels the rest)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["NUMBA_NUM_THREADS"] = "1"
     from sim.model import CityModel  # noqa: F401 - imports and loads the cached kernels
 
@@ -179,21 +182,36 @@ def _execute(todo: list[RunTask], data: dict, out_dir: Path, workers: int | None
                 bar.update(1)
                 bar.set_postfix(failed=failed)
         else:
-            ctx = multiprocessing.get_context("spawn")   # mesa forces spawn anyway (PITFALLS)
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:
-                pending = {pool.submit(run_task, data[t.scenario], t, str(out_dir)) for t in todo}
-                try:
-                    while pending:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            failed += fut.result()[1] is not None
-                            bar.update(1)
-                            bar.set_postfix(failed=failed)
-                except KeyboardInterrupt:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+            failed = _run_pool(todo, data, out_dir, workers, bar)
     finally:
         bar.close()
+
+
+def _run_pool(todo: list[RunTask], data: dict, out_dir: Path, workers: int, bar) -> int:
+    """Run on a process pool. Ctrl-C sets a flag (a KeyboardInterrupt inside the executor's
+    waiting can deadlock it): running runs finish and are kept, queued ones are cancelled."""
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+    failed = 0
+    ctx = multiprocessing.get_context("spawn")   # mesa forces spawn anyway (PITFALLS)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:
+            pending = {pool.submit(run_task, data[t.scenario], t, str(out_dir)) for t in todo}
+            while pending:
+                if interrupted:
+                    for fut in pending:
+                        fut.cancel()
+                    pending = {f for f in pending if not f.cancelled()}
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    failed += fut.result()[1] is not None
+                    bar.update(1)
+                    bar.set_postfix(failed=failed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise KeyboardInterrupt
+    return failed
 
 
 def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask]) -> CompareResult:
