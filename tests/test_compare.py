@@ -143,3 +143,11 @@ def test_compare_writes_the_workshop_report(files, tmp_path, lang, words):
     for name in ("trajectories.png", "map_baseline.png", "map_vacancy_ordinance.png",
                  "diffmap_vacancy_ordinance.png", "effect_per_euro.png"):
         assert (tmp_path / "out" / "plots" / name).exists(), name
+
+
+def test_process_pool_gives_the_serial_result(files, tmp_path):
+    """Same scenario + seed = identical results, whatever executor runs it."""
+    serial = compare(files, replicates=2, workers=1, out=tmp_path / "serial", report=False, progress=False)
+    pooled = compare(files, replicates=2, workers=2, out=tmp_path / "pool", report=False, progress=False)
+    pd.testing.assert_frame_equal(pooled.metrics, serial.metrics)
+    pd.testing.assert_frame_equal(pooled.summary, serial.summary)
