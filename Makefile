@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench bench-sweep install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
+
+bench-sweep: $(STAMP)
+	$(BIN)/python bench/sweep_bench.py --workers 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -67,15 +67,54 @@ def _parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--resume", action="store_true", help="continue an interrupted comparison in --out")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    swp = sub.add_parser("sweep", help="sensitivity sweep of an experiment file (SALib; laptop or Dask cluster)",
+                         description="Sample the experiment's parameters (Morris, Sobol, eFAST, or delta/PAWN on a "
+                                     "Latin hypercube), validate every sampled scenario, run every row and replicate "
+                                     "(seed = SeedSequence(seed, spawn_key=(row, replicate))) and analyse. Every "
+                                     "finished run is kept; a failing run is recorded and the sweep goes on; "
+                                     "Ctrl-C or a kill keeps finished runs and --resume continues.",
+                         epilog="Cluster: start `dask scheduler` and `dask worker tcp://HOST:8786 --nthreads 1` on "
+                                "machines with this package installed, then "
+                                "`regie sweep experiments/x.yaml --scheduler tcp://HOST:8786`.")
+    swp.add_argument("experiment", help="experiment YAML file (experiments/*.yaml)")
+    swp.add_argument("--executor", choices=["serial", "process", "dask"], default="process",
+                     help="serial (this process), process (a pool on this machine, default) or dask "
+                          "(a local Dask cluster, or the one at --scheduler)")
+    swp.add_argument("--workers", type=_int_in(1, 1024), default=None,
+                     help="processes for the process pool or a local Dask cluster (default: all cores)")
+    swp.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="address of a running Dask scheduler (implies --executor dask)")
+    swp.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweeps/<name>/)")
+    swp.add_argument("--resume", action="store_true", help="continue the sweep in --out: skip finished runs, "
+                                                          "retry failed ones")
+    swp.add_argument("--allow-missing", action="store_true", help="analyse even if some runs failed (see analyze)")
+    swp.add_argument("--no-analyze", action="store_true", help="only run; analyse later with `regie analyze`")
+    swp.add_argument("--lang", choices=["en", "nl"], default="en", help="language of plot labels (default: en)")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ana = sub.add_parser("analyze", help="sensitivity indices of a sweep folder",
+                         description="Average replicates per row, compute the method's indices with intervals that "
+                                     "resample replicates and rows, the seed-noise share per output and the "
+                                     "convergence over growing sample size; write indices.parquet, noise.csv, "
+                                     "convergence.parquet, summary.md and plots/. Refuses when runs are missing "
+                                     "unless --allow-missing.")
+    ana.add_argument("folder", type=Path, help="results folder of `regie sweep`")
+    ana.add_argument("--allow-missing", action="store_true",
+                     help="analyse without missing runs: average the replicates a row has, drop the trajectories "
+                          "or base rows that lack a row entirely (and say so)")
+    ana.add_argument("--lang", choices=["en", "nl"], default="en", help="language of plot labels (default: en)")
+
     ins = sub.add_parser("instruments", help="list the policy instruments and their parameters",
                          description="List every instrument kind with its parameters: type and range, "
                                      "default, unit and source (read from the schema itself).")
     ins.add_argument("kinds", nargs="*", help="only these kinds (default: all)")
 
-    val = sub.add_parser("validate", help="check scenario files against the schema",
-                         description="Check scenario files; print every problem as "
+    val = sub.add_parser("validate", help="check scenario and experiment files against the schema",
+                         description="Check scenario files (and experiment files: those in experiments/ or with "
+                                     "method: and parameters:, including every sampled scenario); print every "
+                                     "problem as "
                                      "'file: key.path: what was expected (got …)'. Exit status 2 on any problem.")
-    val.add_argument("files", nargs="+", help="scenario YAML files")
+    val.add_argument("files", nargs="+", help="scenario or experiment YAML files")
     return p
 
 
@@ -93,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             return _instruments(args.kinds)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "sweep":
+            return _sweep(args)
+        if args.command == "analyze":
+            return _analyze(args)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -125,6 +168,39 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from sim.experiments.executors import ExecutorError
+    from sim.experiments.sweep import sweep
+    try:
+        result = sweep(args.experiment, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                       out=args.out, resume=args.resume, progress=not args.quiet, analyze=False)
+    except ExecutorError as e:
+        print(str(e), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; run the same command with --resume to continue",
+              file=sys.stderr)
+        return 130
+    print(f"{result.runs} runs ({result.new_runs} run now, {result.failed} failed) in {result.wall_seconds:.0f} s: "
+          f"{result.out_dir}")
+    if result.failed:
+        print(f"{result.failed} run(s) failed; see {result.out_dir / 'failures.csv'} "
+              "(--resume retries them)", file=sys.stderr)
+    if args.no_analyze:
+        return 0
+    return _analyze(argparse.Namespace(folder=result.out_dir, allow_missing=args.allow_missing, lang=args.lang))
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from sim.experiments.analyze import analyze
+    result = analyze(args.folder, allow_missing=args.allow_missing, lang=args.lang)
+    for note in result.notes:
+        print(note, file=sys.stderr)
+    print((result.out_dir / "summary.md").read_text())
+    print(f"Indices: {result.out_dir / 'indices.parquet'}; plots: {result.out_dir / 'plots'}")
+    return 0
+
+
 def _instruments(kinds: list[str]) -> int:
     from sim.instruments import REGISTRY
     from sim.instruments.describe import describe_instrument
@@ -140,7 +216,13 @@ def _instruments(kinds: list[str]) -> int:
 
 
 def _validate(files: list[str]) -> int:
-    problems = validate_files(files)
+    from sim.experiments.design import check_experiment, is_experiment_file
+    problems = validate_files([f for f in files if not is_experiment_file(f)])
+    for f in filter(is_experiment_file, files):
+        try:
+            check_experiment(f)
+        except ScenarioError as e:
+            problems.extend(e.problems)
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return EXIT_BAD_INPUT

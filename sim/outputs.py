@@ -38,6 +38,15 @@ class RunResult:
     wall_seconds: float = 0.0
 
 
+def atomic_write(path: Path, write) -> None:
+    """``write(tmp)`` into a temp file in the same folder, then rename: a reader (or a resumed
+    sweep) never sees half a file. The temp name keeps the suffix (numpy appends .npz otherwise)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
 def run_id_for(scenario: Scenario, seed: int) -> str:
     """Deterministic id: the same scenario and seed always give the same id (and data)."""
     return f"{scenario.sha256()[:10]}-seed{seed}"
@@ -66,12 +75,12 @@ def simulate(scenario: Scenario, seed: int | None = None, replicate: int = 0, pr
     try:
         model.municipality.check_ledger()
     finally:
-        _release(model)
+        release_model(model)
     return RunResult(rid, scenario, seed, replicate, metrics, snapshots, dict(model.timers),
                      time.perf_counter() - t0)
 
 
-def _release(model) -> None:
+def release_model(model) -> None:
     """Mesa 3.3 keeps every model alive through Agent._ids (PITFALLS); drop ours."""
     import mesa
     ids = getattr(mesa.Agent, "_ids", None)

@@ -519,7 +519,7 @@ class Scenario(Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as e:
-            raise ScenarioError([f"{source}: {_loc(err['loc'])}: {_expected(err)}" for err in e.errors()]) from None
+            raise ScenarioError(problem_lines(e, source)) from None
 
 
 # ---------------------------------------------------------------- YAML loading
@@ -601,6 +601,11 @@ def deep_merge(base: dict, over: dict) -> dict:
         else:
             out[k] = v
     return out
+
+
+def problem_lines(error: ValidationError, source: str) -> list[str]:
+    """One ``source: key.path: what was expected (got …)`` line per problem of a pydantic error."""
+    return [f"{source}: {_loc(err['loc'])}: {_expected(err)}" for err in error.errors()]
 
 
 def _loc(loc: tuple) -> str:

@@ -13,13 +13,11 @@ uninterrupted comparison.
 
 from __future__ import annotations
 
+import functools
 import json
-import multiprocessing
 import os
-import signal
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.experiments.executors import execute
 from sim.kpis import KEY_METRICS
-from sim.outputs import simulate
+from sim.outputs import atomic_write, simulate
 from sim.scenario import Scenario, ScenarioError
 
 # Which direction of change is good, per key KPI (for ranking instruments).
@@ -110,18 +109,7 @@ def run_task(scenario_data: dict, task: RunTask, out: str) -> tuple[RunTask, str
 
 
 def _atomic(write, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")   # keep the suffix: numpy adds .npz
-    write(tmp)
-    os.replace(tmp, path)
-
-
-def _warm_worker() -> None:
-    """Per worker: one thread for numba (parallelism is across runs), kernels loaded once, and
-    Ctrl-C left to the parent (which lets running runs finish and cancels the rest)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ["NUMBA_NUM_THREADS"] = "1"
-    from sim.model import CityModel  # noqa: F401 - imports and loads the cached kernels
+    atomic_write(path, write)
 
 
 # ------------------------------------------------------------------ the comparison
@@ -168,50 +156,27 @@ def _prepare_folder(out_dir: Path, scenarios: list[Scenario], seeds: list[int], 
     _atomic(lambda p: Path(p).write_text(json.dumps(plan, indent=2)), plan_file)
 
 
+def _run_named(data: dict, out: str, task: RunTask) -> tuple[RunTask, str | None]:
+    return run_task(data[task.scenario], task, out)
+
+
 def _execute(todo: list[RunTask], data: dict, out_dir: Path, workers: int | None, progress: bool,
              total: int) -> None:
     """Run the tasks, serially (workers=1) or on a process pool; Ctrl-C keeps finished runs."""
     from tqdm import tqdm
     bar = tqdm(total=total, initial=total - len(todo), unit="run", desc="compare", disable=not progress)
-    failed = 0
-    workers = workers or os.cpu_count() or 1
+    failed = [0]
+
+    def on_result(task: RunTask, result: tuple[RunTask, str | None]) -> None:
+        failed[0] += result[1] is not None
+        bar.update(1)
+        bar.set_postfix(failed=failed[0])
+
     try:
-        if workers == 1 or len(todo) <= 1:
-            for task in todo:
-                failed += run_task(data[task.scenario], task, str(out_dir))[1] is not None
-                bar.update(1)
-                bar.set_postfix(failed=failed)
-        else:
-            failed = _run_pool(todo, data, out_dir, workers, bar)
+        execute(functools.partial(_run_named, data, str(out_dir)), todo, on_result, executor="process",
+                workers=workers)
     finally:
         bar.close()
-
-
-def _run_pool(todo: list[RunTask], data: dict, out_dir: Path, workers: int, bar) -> int:
-    """Run on a process pool. Ctrl-C sets a flag (a KeyboardInterrupt inside the executor's
-    waiting can deadlock it): running runs finish and are kept, queued ones are cancelled."""
-    interrupted = []
-    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
-    failed = 0
-    ctx = multiprocessing.get_context("spawn")   # mesa forces spawn anyway (PITFALLS)
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:
-            pending = {pool.submit(run_task, data[t.scenario], t, str(out_dir)) for t in todo}
-            while pending:
-                if interrupted:
-                    for fut in pending:
-                        fut.cancel()
-                    pending = {f for f in pending if not f.cancelled()}
-                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    failed += fut.result()[1] is not None
-                    bar.update(1)
-                    bar.set_postfix(failed=failed)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if interrupted:
-        raise KeyboardInterrupt
-    return failed
 
 
 def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask]) -> CompareResult:

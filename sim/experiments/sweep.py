@@ -1,0 +1,304 @@
+"""`regie sweep`: run an experiment's sample on an executor and keep every finished run.
+
+The output folder holds ``manifest.json`` (the experiment, sizes, versions),
+``experiments.parquet`` (one line per run: row, replicate, seed, parameter
+values) and ``runs/`` with one file per finished task, written atomically by
+this process as results arrive. A task that raises is recorded with its error
+and the sweep goes on; a killed sweep continues with ``--resume``, which skips
+finished tasks and retries failed ones. At the end the runs are gathered into
+``metrics.parquet`` (yearly values of every KPI) and ``outputs.parquet`` (one
+value per run and output), and the analysis runs (``sim.experiments.analyze``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.experiments.design import (Experiment, ExperimentError, design_table, load_experiment,
+                                    row_scenarios)
+from sim.experiments.executors import execute
+from sim.outputs import atomic_write
+
+OUTPUT_COLUMNS = ["row", "replicate", "seed", "output", "value", "error"]
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """A batch of runs for one worker call: (row, replicate, seed) each, plus what they need."""
+
+    task_id: int
+    runs: tuple[tuple[int, int, int], ...]
+    model: str
+    outputs: tuple[tuple[str, str, int | None], ...]      # (kpi, reduce, years)
+    inputs: dict                                          # row -> scenario dict, or row -> x vector
+    test_function: dict = field(default_factory=dict)
+
+
+@dataclass
+class SweepResult:
+    out_dir: Path
+    runs: int
+    failed: int
+    new_runs: int
+    wall_seconds: float
+    analysis: object | None = None
+
+
+# ------------------------------------------------------------------ one task (in a worker)
+def reduce_series(years: np.ndarray, values: np.ndarray, reduce: str, n_years: int | None) -> float:
+    """One number from a KPI's time series: its last value, or its mean over the last ``n_years``
+    (the steps after ``horizon - n_years``)."""
+    if reduce == "horizon":
+        return float(values[-1])
+    return float(values[years > years[-1] - n_years].mean())
+
+
+def _regie_run(scenario_data: dict, seed: int, row: int, replicate: int, outputs) -> tuple[list[float], pd.DataFrame]:
+    from sim.outputs import simulate
+    from sim.scenario import Scenario
+
+    scenario = Scenario.from_dict(scenario_data)
+    metrics = simulate(scenario, seed=seed, replicate=replicate).metrics
+    wide = metrics.pivot_table(index="step", columns="metric", values="value", observed=True).sort_index()
+    years = scenario.start_year + wide.index.to_numpy() / scenario.steps_per_year
+    values = []
+    for kpi, reduce, n_years in outputs:
+        if kpi not in wide.columns:
+            raise KeyError(f"the run has no KPI {kpi!r}")
+        values.append(reduce_series(years, wide[kpi].to_numpy(), reduce, n_years))
+    yearly = metrics[metrics["step"] % scenario.steps_per_year == 0]
+    yearly = yearly[["step", "year", "metric", "value"]].assign(row=np.int64(row), replicate=np.int64(replicate),
+                                                                 seed=np.int64(seed))
+    return values, yearly
+
+
+def _test_function_run(x: list[float], seed: int, model: str, options: dict) -> float:
+    from sim.experiments.testfunctions import ishigami, sobol_g
+    y = float(ishigami(np.array(x))[0] if model == "ishigami" else sobol_g(np.array(x), options["a"])[0])
+    if options.get("noise_sd", 0.0) > 0:
+        y += options["noise_sd"] * float(np.random.default_rng(seed).standard_normal())
+    return y
+
+
+def run_task(task: SweepTask) -> dict:
+    """Run every run of the task; never raises: a failing run is recorded with its error."""
+    out_rows, frames = [], []
+    for row, replicate, seed in task.runs:
+        try:
+            if task.model == "regie":
+                values, yearly = _regie_run(task.inputs[row], seed, row, replicate, task.outputs)
+                frames.append(yearly)
+            else:
+                y = _test_function_run(task.inputs[row], seed, task.model, task.test_function)
+                values = [y]
+            out_rows += [(row, replicate, seed, _label(o), v, None) for o, v in zip(task.outputs, values)]
+        except Exception as e:  # noqa: BLE001 - recorded; the sweep goes on
+            message = f"{type(e).__name__}: {e}"
+            out_rows.append((row, replicate, seed, None, np.nan, message + "\n" + traceback.format_exc(limit=-3)))
+    metrics = pd.concat(frames, ignore_index=True) if frames else None
+    return {"outputs": pd.DataFrame(out_rows, columns=OUTPUT_COLUMNS), "metrics": metrics}
+
+
+def _label(o: tuple) -> str:
+    kpi, reduce, years = o
+    return kpi if reduce == "horizon" else f"{kpi}_last{years}y"
+
+
+# ------------------------------------------------------------------ files
+def _task_file(out_dir: Path, task_id: int, kind: str) -> Path:
+    return out_dir / "runs" / f"task{task_id:06d}.{kind}.parquet"
+
+
+def _write_task(out_dir: Path, task: SweepTask, result: dict) -> int:
+    """Store one task's results; the outputs file marks the task as done, so it goes last."""
+    if result["metrics"] is not None:
+        atomic_write(_task_file(out_dir, task.task_id, "metrics"),
+                     lambda p: result["metrics"].to_parquet(p, index=False))
+    else:
+        _task_file(out_dir, task.task_id, "metrics").unlink(missing_ok=True)
+    atomic_write(_task_file(out_dir, task.task_id, "outputs"), lambda p: result["outputs"].to_parquet(p, index=False))
+    return int(result["outputs"]["error"].notna().sum())
+
+
+def _task_state(out_dir: Path, task_id: int) -> str:
+    """'done', 'failed' (some run raised: retried on resume) or 'todo'."""
+    f = _task_file(out_dir, task_id, "outputs")
+    if not f.exists():
+        return "todo"
+    return "failed" if pd.read_parquet(f, columns=["error"])["error"].notna().any() else "done"
+
+
+def _versions() -> dict:
+    import SALib  # noqa: F401
+    from importlib.metadata import version
+
+    import sim
+    from sim.outputs import git_commit
+    libs = {name: version(name) for name in ("numpy", "numba", "mesa", "pandas", "pyarrow", "SALib", "scipy")}
+    try:
+        libs["distributed"] = version("distributed")
+    except Exception:  # noqa: BLE001 - optional at run time
+        pass
+    return {"package": "regie", "package_version": sim.__version__, "git_commit": git_commit(),
+            "python": sys.version.split()[0], "libraries": libs}
+
+
+# ------------------------------------------------------------------ the sweep
+def runs_per_task(exp: Experiment) -> int:
+    """Model runs take about a second: one per task. Test-function runs take microseconds: batch them."""
+    return 1 if exp.model == "regie" else 512
+
+
+def plan_tasks(exp: Experiment, design: pd.DataFrame, inputs: dict[int, object]) -> list[SweepTask]:
+    size = runs_per_task(exp)
+    runs = list(zip(design["row"].astype(int), design["replicate"].astype(int), design["seed"].astype(int)))
+    outputs = tuple((o.kpi, o.reduce, o.years) for o in exp.outputs)
+    options = exp.test_function.model_dump()
+    tasks = []
+    for task_id, start in enumerate(range(0, len(runs), size)):
+        chunk = tuple(runs[start:start + size])
+        rows = sorted({r for r, _, _ in chunk})
+        tasks.append(SweepTask(task_id, chunk, exp.model, outputs, {r: inputs[r] for r in rows}, options))
+    return tasks
+
+
+def _check_outputs(exp: Experiment, first_scenario: dict, source: str) -> None:
+    """Unknown KPI names fail now, not after hours of runs: build the first row's model and
+    read the KPIs it records (conversion counts appear with the first conversion)."""
+    from sim.model import CityModel
+    from sim.outputs import release_model
+    from sim.scenario import Scenario
+
+    model = CityModel(Scenario.from_dict(first_scenario), seed=0)
+    known = set(model.records[0])
+    release_model(model)
+    problems = [f"{source}: outputs[{i}].kpi: unknown KPI {o.kpi!r}; known: {sorted(known)}"
+                for i, o in enumerate(exp.outputs) if o.kpi not in known and not o.kpi.startswith("conversions")]
+    if problems:
+        raise ExperimentError(problems)
+
+
+def prepare(path: str | Path, out: str | Path | None, resume: bool) -> tuple[Experiment, pd.DataFrame, list[SweepTask], Path]:
+    """Validate the experiment and every sampled scenario, and set up (or check) the folder."""
+    exp, base = load_experiment(path)
+    design = design_table(exp, base)
+    if exp.model == "regie":
+        inputs = row_scenarios(exp, base, design, str(path))
+        _check_outputs(exp, inputs[0], str(path))
+    else:
+        firsts = design[design["replicate"] == 0]
+        inputs = {int(r): [float(firsts.iloc[i][n]) for n in exp.names] for i, r in enumerate(firsts["row"])}
+    tasks = plan_tasks(exp, design, inputs)
+    out_dir = Path(out or Path("results") / "sweeps" / exp.name)
+    manifest = out_dir / "manifest.json"
+    if manifest.exists():
+        earlier = json.loads(manifest.read_text())
+        if not resume:
+            raise ExperimentError([f"{out_dir}: holds an earlier sweep; add --resume to continue it or choose another --out"])
+        if earlier.get("experiment_sha256") != exp.sha256():
+            raise ExperimentError([f"{out_dir}: --resume with a different experiment than the sweep there "
+                                   f"({earlier.get('experiment_file')}); choose another --out"])
+        for stale in (out_dir / "runs").glob(".*.tmp*"):   # half-written files of a killed sweep
+            stale.unlink()
+        return exp, design, tasks, out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(out_dir / "experiments.parquet", lambda p: design.to_parquet(p, index=False))
+    atomic_write(manifest, lambda p: Path(p).write_text(json.dumps({
+        "experiment_name": exp.name, "experiment_file": str(path), "experiment_sha256": exp.sha256(),
+        "experiment": exp.model_dump(mode="json"), "base_scenario": base,
+        "method": exp.method.name, "rows": int(design["row"].nunique()), "replicates": exp.replicates,
+        "runs": len(design), "runs_per_task": runs_per_task(exp), "tasks": len(tasks),
+        "seeds": "SeedSequence(seed, spawn_key=(row, replicate)), 63 bits", **_versions(),
+        "created_utc": pd.Timestamp.now("UTC").isoformat(timespec="seconds")}, indent=2)))
+    return exp, design, tasks, out_dir
+
+
+def sweep(path: str | Path, executor: str = "process", workers: int | None = None, scheduler: str | None = None,
+          out: str | Path | None = None, resume: bool = False, progress: bool = True, analyze: bool = True,
+          allow_missing: bool = False, lang: str = "en") -> SweepResult:
+    """Run (or continue) the sweep of ``path`` and analyse it. See the module docstring."""
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    exp, design, tasks, out_dir = prepare(path, out, resume)
+    states = {t.task_id: _task_state(out_dir, t.task_id) for t in tasks}
+    todo = [t for t in tasks if states[t.task_id] != "done"]
+    total, already = len(design), sum(len(t.runs) for t in tasks if states[t.task_id] == "done")
+    bar = tqdm(total=total, initial=already, unit="run", desc=f"sweep {exp.name}", disable=not progress,
+               smoothing=0.05)
+    failed = [0]
+
+    def on_result(task: SweepTask, result: dict) -> None:
+        failed[0] += _write_task(out_dir, task, result)
+        bar.update(len(task.runs))
+        bar.set_postfix(failed=failed[0])
+
+    def on_failure(task: SweepTask, message: str) -> None:   # the worker itself died (Dask)
+        rows = [(r, k, s, None, np.nan, message) for r, k, s in task.runs]
+        on_result(task, {"outputs": pd.DataFrame(rows, columns=OUTPUT_COLUMNS), "metrics": None})
+
+    n_workers = workers or os.cpu_count() or 1
+    warm = exp.model == "regie"
+    if warm and todo and (executor == "dask" or scheduler or (executor == "process" and n_workers > 1)):
+        from sim.experiments.executors import warm_kernels
+        warm_kernels()   # compile once here, so that the workers only load numba's cache
+    try:
+        execute(run_task, todo, on_result, executor=executor, workers=n_workers, scheduler=scheduler, warm=warm,
+                on_failure=on_failure)
+    finally:
+        bar.close()
+    n_failed = gather(out_dir)
+    result = SweepResult(out_dir, total, n_failed, sum(len(t.runs) for t in todo), time.perf_counter() - t0)
+    _note_run(out_dir, executor if not scheduler else f"dask ({scheduler})", n_workers, result)
+    if analyze:
+        from sim.experiments.analyze import analyze as run_analysis
+        result.analysis = run_analysis(out_dir, allow_missing=allow_missing, lang=lang)
+    return result
+
+
+def gather(out_dir: Path) -> int:
+    """Collect the task files into outputs.parquet, metrics.parquet and failures.csv; return failures."""
+    outs, metrics = [], []
+    for f in sorted((out_dir / "runs").glob("task*.outputs.parquet")):
+        outs.append(pd.read_parquet(f))
+        m = f.with_name(f.name.replace(".outputs.", ".metrics."))
+        if m.exists():
+            metrics.append(pd.read_parquet(m))
+    outputs = pd.concat(outs, ignore_index=True) if outs else pd.DataFrame(columns=OUTPUT_COLUMNS)
+    failures = outputs[outputs["error"].notna()]
+    ok = outputs[outputs["error"].isna()].drop(columns="error").sort_values(["row", "replicate", "output"])
+    atomic_write(out_dir / "outputs.parquet", lambda p: ok.to_parquet(p, index=False))
+    if metrics:
+        table = pd.concat(metrics, ignore_index=True)
+        table = table[["row", "replicate", "seed", "step", "year", "metric", "value"]].sort_values(
+            ["row", "replicate", "step"], kind="stable")
+        atomic_write(out_dir / "metrics.parquet", lambda p: table.to_parquet(p, index=False))
+    fail_file = out_dir / "failures.csv"
+    if len(failures):
+        table = failures[["row", "replicate", "seed", "error"]].assign(
+            error=failures["error"].str.split("\n").str[0])
+        atomic_write(fail_file, lambda p: table.to_csv(p, index=False))
+    else:
+        fail_file.unlink(missing_ok=True)
+    return int(len(failures))
+
+
+def _note_run(out_dir: Path, executor: str, workers: int, result: SweepResult) -> None:
+    """Append this call to the manifest's history (a sweep may be resumed several times)."""
+    path = out_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.setdefault("history", []).append({
+        "finished_utc": pd.Timestamp.now("UTC").isoformat(timespec="seconds"), "executor": executor,
+        "workers": workers, "runs_now": result.new_runs, "failed_runs": result.failed,
+        "wall_seconds": round(result.wall_seconds, 1)})
+    atomic_write(path, lambda p: Path(p).write_text(json.dumps(manifest, indent=2)))
+
