@@ -237,6 +237,11 @@ def test_resume_with_another_experiment_is_refused(tmp_path):
     other = ishigami_yaml(tmp_path, n=32)
     with pytest.raises(ExperimentError, match="different experiment"):
         sweep(other, executor="serial", out=tmp_path / "out", resume=True, **quiet())
+    # analysis settings may change: nothing reruns, the new settings are used
+    wider = ishigami_yaml(tmp_path, n=16, method="{name: sobol, n: %d, bootstrap: 30, conf_level: 0.9}")
+    resumed = sweep(wider, executor="serial", out=tmp_path / "out", resume=True, **quiet())
+    assert resumed.new_runs == 0
+    assert "90% intervals from 30 bootstrap draws" in (tmp_path / "out" / "summary.md").read_text()
 
 
 # ------------------------------------------------------------------ experiment files
@@ -315,3 +320,29 @@ def test_other_methods_run_and_rank_ishigami(tmp_path, method, figure):
     t = t[t["index"] == main_index].set_index("parameter")["value"]
     assert t["x2"] > t["x3"], t
     assert (tmp_path / "out" / "plots" / figure).exists()
+
+
+def test_morris_noise_floor_matches_parameters_without_effect(tmp_path):
+    """Sobol-G with a = 99 makes x2 and x3 (almost) inert: their mu* is the seed-noise floor."""
+    path = tmp_path / "g.yaml"
+    path.write_text("name: g\nmodel: sobol_g\ntest_function: {a: [0, 99, 99], noise_sd: 0.3}\nparameters:\n"
+                    "  - {path: x1, bounds: [0, 1]}\n  - {path: x2, bounds: [0, 1]}\n  - {path: x3, bounds: [0, 1]}\n"
+                    "outputs: [{kpi: y}]\nmethod: {name: morris, n: 60, bootstrap: 50}\nreplicates: 3\nseed: 11\n")
+    result = sweep(path, executor="serial", out=tmp_path / "out", **quiet())
+    floor = float(result.analysis.noise["mu_star_noise_floor"].iloc[0])
+    expected = np.sqrt(2 * 0.3 ** 2 / 3) * np.sqrt(2 / np.pi) / (4 / 6)
+    assert abs(floor - expected) / expected < 0.15, (floor, expected)
+    mu = result.analysis.indices.query("index == 'mu_star'").set_index("parameter")["value"]
+    assert mu["x1"] > 3 * floor
+    for inert in ("x2", "x3"):
+        assert 0.6 * floor < mu[inert] < 1.4 * floor, (inert, mu[inert], floor)
+    assert "noise floor" in (tmp_path / "out" / "summary.md").read_text()
+
+
+def test_second_order_indices_of_ishigami(tmp_path):
+    """Ishigami's only interaction is x1-x3: S2(x1, x3) = 0.244, the others 0."""
+    path = ishigami_yaml(tmp_path, n=1024, method="{name: sobol, n: %d, second_order: true, bootstrap: 50}")
+    result = sweep(path, executor="serial", out=tmp_path / "out", **quiet())
+    s2 = result.analysis.indices.query("index == 'S2'").set_index(["parameter", "parameter2"])["value"]
+    assert abs(s2[("x1", "x3")] - 0.2437) < 0.06, s2
+    assert abs(s2[("x1", "x2")]) < 0.06 and abs(s2[("x2", "x3")]) < 0.06, s2

@@ -166,6 +166,19 @@ def noise_share(M: np.ndarray) -> tuple[float, float]:
     return share, min(share_means, 1.0)
 
 
+def morris_noise_floor(M: np.ndarray, levels: int) -> float:
+    """mu* that seed noise alone gives a parameter without effect: E|e1 - e2| / delta for two
+    row means with independent noise, delta = levels / (2 (levels - 1)) as in SALib's Morris.
+    NaN with one replicate (the noise cannot be estimated)."""
+    counts = (~np.isnan(M)).sum(axis=1)
+    ok = counts >= 2
+    if not ok.any():
+        return float("nan")
+    var_row_mean = float(np.nanmean(np.nanvar(M[ok], axis=1, ddof=1) / counts[ok]))
+    delta = levels / (2 * (levels - 1))
+    return float(np.sqrt(2 * var_row_mean) * np.sqrt(2 / np.pi) / delta)
+
+
 def _resample_replicates(M: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Row means after drawing, within each row, as many replicates as it has, with replacement
     (a row's missing runs are never drawn)."""
@@ -264,7 +277,9 @@ def analyze(folder: str | Path, allow_missing: bool = False, lang: str = "en", p
         seed = exp.seed + i
         tables.append(index_table(exp, name, X, M, seed))
         share, share_means = noise_share(M)
+        floor = morris_noise_floor(M, exp.method.levels) if exp.method.name == "morris" else float("nan")
         noise.append({"output": name, "noise_share": share, "noise_share_of_row_means": share_means,
+                      "mu_star_noise_floor": floor,
                       "replicates": exp.replicates, "rows": int(rows.size),
                       "mean": float(np.nanmean(M)), "sd": float(np.nanstd(M, ddof=1))})
         conv.append(convergence_table(exp, name, X, np.nanmean(M, axis=1), seed))
@@ -305,6 +320,12 @@ def summary_markdown(exp: Experiment, result: AnalysisResult) -> str:
                      f"{100 * nz['noise_share']:.0f}% of the variance of single runs is seed noise "
                      f"({100 * nz['noise_share_of_row_means']:.0f}% of the variance of the row means)")
         shown = [i for i in ("mu_star", "sigma", "S1", "ST", "delta", "median") if i in wide]
+        if m.name in ("sobol", "efast") and not np.isnan(nz["noise_share_of_row_means"]):
+            noise_txt += (f"; noise alone gives a parameter without effect ST ≈ "
+                          f"{nz['noise_share_of_row_means']:.2f} (noise floor) and lowers S1")
+        if m.name == "morris" and not np.isnan(nz["mu_star_noise_floor"]):
+            noise_txt += (f"; seed noise alone gives a parameter without effect mu* = "
+                          f"{nz['mu_star_noise_floor']:.3g} (noise floor)")
         lines += [f"## {name}", "", f"Seed noise: {noise_txt}.", "",
                   "| parameter | " + " | ".join(f"{i} ({pct})" for i in shown) + " |",
                   "|---|" + "---|" * len(shown)]

@@ -222,9 +222,13 @@ class Experiment(Strict):
         return {"num_vars": len(self.parameters), "names": self.names, "bounds": [[0.0, 1.0]] * len(self.parameters)}
 
     def sha256(self) -> str:
+        """Hash of everything that decides the runs; the analysis settings (bootstrap, conf_level)
+        and the description may change between a sweep and its resumption."""
         import hashlib
         import json
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+        data = self.model_dump(mode="json", exclude={"description": True,
+                                                     "method": {"bootstrap": True, "conf_level": True}})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 def load_experiment(path: str | Path) -> tuple[Experiment, dict | None]:

@@ -167,12 +167,14 @@ def execute(fn: Callable, tasks: Sequence, on_result: Callable, executor: str = 
             workers: int | None = None, scheduler: str | None = None, warm: bool = True,
             on_failure: Callable | None = None) -> None:
     """Run ``fn`` over ``tasks`` on the chosen executor (see the module docstring)."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS} (got {executor!r})")
+    if not tasks:
+        return
     workers = workers or os.cpu_count() or 1
     if executor == "dask" or scheduler:
         run_dask(fn, tasks, on_result, workers, scheduler=scheduler, warm=warm, on_failure=on_failure)
     elif executor == "serial" or (executor == "process" and (workers == 1 or len(tasks) <= 1)):
         run_serial(fn, tasks, on_result)
-    elif executor == "process":
-        run_process_pool(fn, tasks, on_result, workers, warm=warm)
     else:
-        raise ValueError(f"executor must be one of {EXECUTORS} (got {executor!r})")
+        run_process_pool(fn, tasks, on_result, workers, warm=warm)

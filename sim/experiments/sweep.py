@@ -209,6 +209,8 @@ def prepare(path: str | Path, out: str | Path | None, resume: bool) -> tuple[Exp
                                    f"({earlier.get('experiment_file')}); choose another --out"])
         for stale in (out_dir / "runs").glob(".*.tmp*"):   # half-written files of a killed sweep
             stale.unlink()
+        earlier["experiment"] = exp.model_dump(mode="json")   # the analysis settings may have changed
+        atomic_write(manifest, lambda p: Path(p).write_text(json.dumps(earlier, indent=2)))
         return exp, design, tasks, out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "experiments.parquet", lambda p: design.to_parquet(p, index=False))

@@ -27,6 +27,7 @@ TEXT = {  # key: (en, nl)
     "maximum": ("PAWN maximum", "PAWN maximum"),
     "units": ("sample size (units: trajectories or base rows)", "steekproefomvang (trajecten of basisrijen)"),
     "noise": ("seed noise share", "aandeel toevalsruis"),
+    "floor": ("noise floor: mu* from seed noise alone", "ruisvloer: mu* door toevalsruis alleen"),
     "interval": ("bars: {pct} interval over replicates and rows", "balken: {pct}-interval over replicaties en rijen"),
     "last": ("mean of the last {n} years", "gemiddelde laatste {n} jaar"),
 }
@@ -65,11 +66,15 @@ def morris_plot(result, name: str, path: Path, lang: str, conf_level: float) -> 
     fig, ax = plt.subplots(figsize=(7, 5))
     err = np.vstack([mu["value"] - mu["lo"], mu["hi"] - mu["value"]]).clip(min=0)
     ax.errorbar(mu["value"], sd["value"], xerr=err, fmt="o", color="tab:blue", ecolor="0.6", capsize=2)
-    for p in mu.index:
+    for p in mu["value"].nlargest(8).index:   # more labels overlap in the cluster near zero; summary.md has all
         ax.annotate(p, (mu.loc[p, "value"], sd.loc[p, "value"]), fontsize=7, xytext=(3, 3),
                     textcoords="offset points")
     top = float(max(mu["hi"].max(), sd["value"].max(), 1e-12))
     ax.plot([0, top], [0, top], ls=":", color="0.5", lw=1)   # sigma = mu*: strongly non-linear or interacting
+    floor = result.noise.loc[result.noise["output"] == name, "mu_star_noise_floor"]
+    if len(floor) and np.isfinite(floor.iloc[0]):
+        ax.axvline(float(floor.iloc[0]), ls="--", color="tab:red", lw=1, label=_t("floor", lang))
+        ax.legend(fontsize=8, loc="upper left")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.set_xlabel(_t("mu_star", lang))
@@ -106,12 +111,14 @@ def convergence_plot(result, name: str, index: str, path: Path, lang: str) -> No
     if c.empty or c["units"].nunique() < 2:
         return
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for p, g in c.groupby("parameter", sort=False):
-        ax.plot(g["units"], g["value"], marker="o", ms=3, label=p)
+    n = c["parameter"].nunique()
+    colours = plt.get_cmap("tab10" if n <= 10 else "tab20").colors   # up to 20 parameters, each its own colour
+    for i, (p, g) in enumerate(c.groupby("parameter", sort=False)):
+        ax.plot(g["units"], g["value"], marker="o", ms=3, label=p, color=colours[i % len(colours)])
     ax.set_xscale("log", base=2)
     ax.set_xlabel(_t("units", lang))
     ax.set_ylabel(_t(index, lang))
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(output_label(name, lang), fontsize=10)
     _save(fig, path)
 
