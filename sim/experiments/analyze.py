@@ -72,7 +72,8 @@ def point_indices(exp: Experiment, X: np.ndarray, Y: np.ndarray, seed: int = 0) 
             r = fast.analyze(problem, Y, M=m.M, num_resamples=2, seed=seed)
             return {"S1": np.asarray(r["S1"]), "ST": np.asarray(r["ST"])}
         if m.name == "delta":
-            with contextlib.redirect_stdout(io.StringIO()):   # SALib prints a bin notice per call
+            # SALib's delta prints notices per call and resets the warning filters itself
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 r = delta.analyze(problem, X, Y, num_resamples=2, seed=seed, method="all")
             return {"delta": np.asarray(r.get("delta", r.get("delta_raw"))), "S1": np.asarray(r["S1"])}
         r = pawn.analyze(problem, X, Y, S=m.slices, seed=seed)
@@ -221,7 +222,9 @@ def index_table(exp: Experiment, name: str, X: np.ndarray, M: np.ndarray, seed: 
     names, recs = exp.names, []
     for index, value in point.items():
         draws = boot[index]
-        lo, hi = np.nanpercentile(draws, lo_q, axis=0), np.nanpercentile(draws, hi_q, axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # S2's lower triangle is all NaN by design
+            lo, hi = np.nanpercentile(draws, lo_q, axis=0), np.nanpercentile(draws, hi_q, axis=0)
         if value.ndim == 1:
             for j, p in enumerate(names):
                 recs.append((name, m.name, p, "", index, value[j], lo[j], hi[j]))

@@ -134,8 +134,10 @@ class MethodSpec(Strict):
     slices: Annotated[int, Field(ge=2, le=100)] = 10
     """pawn: conditioning slices per parameter (10: Pianosi & Wagener 2018)."""
     bootstrap: Annotated[int, Field(ge=10, le=10_000)] = 200
-    """Resamples for the confidence intervals (replicates within rows and rows together)."""
+    """Resamples for the confidence intervals (replicates within rows and rows together).
+    Default 200: assumption (percentile intervals need a few hundred draws; more cost analysis time)."""
     conf_level: Annotated[float, Field(gt=0.5, lt=1)] = 0.95
+    """Level of the intervals (0.95: convention)."""
 
     @model_validator(mode="after")
     def _sizes(self) -> "MethodSpec":
@@ -171,8 +173,10 @@ class Experiment(Strict):
     outputs: Annotated[list[OutputSpec], Field(min_length=1)]
     method: MethodSpec
     replicates: Annotated[int, Field(ge=1, le=1000)] = 1
-    """Runs per sample row, each with its own seed; the analysis averages them."""
+    """Runs per sample row, each with its own seed; the analysis averages them (default 1: the
+    test functions need no more; model sweeps should set 2 or more to measure seed noise)."""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20250101
+    """Root seed of the sample and of every run's seed (default: the scenarios' default seed)."""
 
     @field_validator("parameters")
     @classmethod
