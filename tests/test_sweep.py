@@ -346,3 +346,12 @@ def test_second_order_indices_of_ishigami(tmp_path):
     s2 = result.analysis.indices.query("index == 'S2'").set_index(["parameter", "parameter2"])["value"]
     assert abs(s2[("x1", "x3")] - 0.2437) < 0.06, s2
     assert abs(s2[("x1", "x2")]) < 0.06 and abs(s2[("x2", "x3")]) < 0.06, s2
+
+
+def test_reductions_take_the_horizon_or_the_last_years():
+    from sim.experiments.sweep import reduce_series
+    years = 2025 + np.arange(0, 41) / 4          # 10 years of quarters, 2025.0 .. 2035.0
+    values = np.arange(41, dtype=float)          # value = step
+    assert reduce_series(years, values, "horizon", None) == 40.0
+    # the last 2 years are the 8 steps after 2033.0: steps 33..40
+    assert reduce_series(years, values, "mean_last_years", 2) == np.mean(np.arange(33, 41))
