@@ -226,7 +226,7 @@ def test_killed_sweep_resumes_and_equals_an_uninterrupted_one(tmp_path):
         sweep(path, executor="serial", out=out, **quiet())
     resumed = sweep(path, executor="serial", out=out, resume=True, **quiet())
     assert resumed.new_runs == 32 - done_before
-    full = sweep(path, executor="serial", out=tmp_path / "full", **quiet())
+    sweep(path, executor="serial", out=tmp_path / "full", **quiet())
     for name in ("outputs.parquet", "metrics.parquet", "indices.parquet"):
         pd.testing.assert_frame_equal(pd.read_parquet(out / name), pd.read_parquet(tmp_path / "full" / name))
 

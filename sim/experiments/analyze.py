@@ -59,7 +59,7 @@ def unit_size(exp: Experiment) -> int | None:
 
 def point_indices(exp: Experiment, X: np.ndarray, Y: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     """The method's indices for one sample (rows in sampler order, Y one value per row)."""
-    from SALib.analyze import delta, fast, morris, pawn, sobol
+    from SALib.analyze import delta, fast, morris, pawn
     problem, m = exp.problem(), exp.method
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # constant outputs and FAST's bootstrap notice

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -96,20 +95,16 @@ def run_task(scenario_data: dict, task: RunTask, out: str) -> tuple[RunTask, str
         scenario = Scenario.from_dict(scenario_data)
         result = simulate(scenario, seed=task.seed, replicate=task.replicate)
         end = {k: result.snapshots[k][-1] for k in MAP_KEYS}
-        _atomic(lambda p: np.savez_compressed(p, **end), _run_file(out_dir, task, ".npz"))
+        atomic_write(_run_file(out_dir, task, ".npz"), lambda p: np.savez_compressed(p, **end))
         # the metrics file marks the run as finished, so it is written last
-        _atomic(lambda p: result.metrics.to_parquet(p, index=False), _run_file(out_dir, task, ".parquet"))
+        atomic_write(_run_file(out_dir, task, ".parquet"), lambda p: result.metrics.to_parquet(p, index=False))
         _run_file(out_dir, task, ".error.txt").unlink(missing_ok=True)   # an earlier failure, now retried
         return task, None
     except Exception as e:  # noqa: BLE001 - a failing run is recorded, the comparison goes on
         message = f"{type(e).__name__}: {e}"
-        _atomic(lambda p: Path(p).write_text(message + "\n\n" + traceback.format_exc()),
-                _run_file(out_dir, task, ".error.txt"))
+        atomic_write(_run_file(out_dir, task, ".error.txt"),
+                     lambda p: Path(p).write_text(message + "\n\n" + traceback.format_exc()))
         return task, message
-
-
-def _atomic(write, path: Path) -> None:
-    atomic_write(path, write)
 
 
 # ------------------------------------------------------------------ the comparison
@@ -153,7 +148,7 @@ def _prepare_folder(out_dir: Path, scenarios: list[Scenario], seeds: list[int], 
             stale.unlink()
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic(lambda p: Path(p).write_text(json.dumps(plan, indent=2)), plan_file)
+    atomic_write(plan_file, lambda p: Path(p).write_text(json.dumps(plan, indent=2)))
 
 
 def _run_named(data: dict, out: str, task: RunTask) -> tuple[RunTask, str | None]:
@@ -196,13 +191,13 @@ def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask]) ->
         raise CompareError(f"{out_dir}: no run finished; see runs/*/*.error.txt")
     metrics = pd.concat(frames, ignore_index=True)
     metrics["metric"] = metrics["metric"].astype(str)
-    _atomic(lambda p: metrics.to_parquet(p, index=False), out_dir / "metrics.parquet")
+    atomic_write(out_dir / "metrics.parquet", lambda p: metrics.to_parquet(p, index=False))
     seeds = sorted({(t.replicate, t.seed) for t in tasks})
-    _atomic(lambda p: pd.DataFrame(seeds, columns=["replicate", "seed"]).to_csv(p, index=False),
-            out_dir / "seeds.csv")
+    atomic_write(out_dir / "seeds.csv",
+                 lambda p: pd.DataFrame(seeds, columns=["replicate", "seed"]).to_csv(p, index=False))
     summary = summary_table(metrics, [s.name for s in scenarios])
-    _atomic(lambda p: summary.to_csv(p, index=False), out_dir / "summary.csv")
-    _atomic(lambda p: Path(p).write_text(summary_markdown(summary, failures)), out_dir / "summary.md")
+    atomic_write(out_dir / "summary.csv", lambda p: summary.to_csv(p, index=False))
+    atomic_write(out_dir / "summary.md", lambda p: Path(p).write_text(summary_markdown(summary, failures)))
     return CompareResult(out_dir, summary, metrics, failures, missing)
 
 

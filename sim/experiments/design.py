@@ -370,13 +370,11 @@ def design_table(exp: Experiment, base: dict | None) -> pd.DataFrame:
         values[p.label()] = v
     n_rows, reps = unit.shape[0], exp.replicates
     rows = np.repeat(np.arange(n_rows), reps)
-    table = {"row": rows.astype(np.int64), "replicate": np.tile(np.arange(reps), n_rows).astype(np.int64),
-             "seed": np.array([run_seed(exp.seed, r, k) for r, k in zip(rows, np.tile(np.arange(reps), n_rows))],
-                              dtype=np.int64)}
-    for j, name in enumerate(exp.names):
-        table[name] = np.repeat(values[name], reps)
-    for j, name in enumerate(exp.names):
-        table[f"{name}__unit"] = np.repeat(unit[:, j], reps)
+    replicates = np.tile(np.arange(reps), n_rows)
+    table = {"row": rows.astype(np.int64), "replicate": replicates.astype(np.int64),
+             "seed": np.array([run_seed(exp.seed, r, k) for r, k in zip(rows, replicates)], dtype=np.int64)}
+    table.update({name: values[name][rows] for name in exp.names})
+    table.update({f"{name}__unit": unit[rows, j] for j, name in enumerate(exp.names)})
     return pd.DataFrame(table)
 
 

@@ -138,7 +138,6 @@ def _task_state(out_dir: Path, task_id: int) -> str:
 
 
 def _versions() -> dict:
-    import SALib  # noqa: F401
     from importlib.metadata import version
 
     import sim
