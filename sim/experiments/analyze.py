@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiments.design import Experiment, ExperimentError
-from sim.experiments.sweep import gather
+from sim.experiments.sweep import gather, outputs_stale
 from sim.outputs import atomic_write
 
 MAIN_INDEX = {"morris": "mu_star", "sobol": "ST", "efast": "ST", "delta": "delta", "pawn": "median"}
@@ -106,7 +106,8 @@ def load_folder(folder: Path) -> tuple[Experiment, dict, pd.DataFrame, pd.DataFr
     manifest = json.loads(manifest_file.read_text())
     exp = Experiment.model_validate(manifest["experiment"])
     design = pd.read_parquet(folder / "experiments.parquet")
-    gather(folder)   # the task files are the truth: a killed sweep left no outputs.parquet
+    if outputs_stale(folder):   # the task files are the truth: a killed sweep left no outputs.parquet
+        gather(folder)
     outputs = pd.read_parquet(folder / "outputs.parquet")
     return exp, manifest, design, outputs
 

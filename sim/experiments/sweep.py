@@ -267,6 +267,15 @@ def sweep(path: str | Path, executor: str = "process", workers: int | None = Non
     return result
 
 
+def outputs_stale(out_dir: Path) -> bool:
+    """True when outputs.parquet is missing or older than a task file (so `gather` must run again)."""
+    gathered = out_dir / "outputs.parquet"
+    if not gathered.exists():
+        return True
+    newest = max((f.stat().st_mtime for f in (out_dir / "runs").glob("task*.outputs.parquet")), default=0.0)
+    return newest > gathered.stat().st_mtime
+
+
 def gather(out_dir: Path) -> int:
     """Collect the task files into outputs.parquet, metrics.parquet and failures.csv; return failures."""
     outs, metrics = [], []
