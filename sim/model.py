@@ -28,10 +28,14 @@ MIN_CAP_RATE = 0.005  # floor for a cap-rate trend that runs towards zero (value
 
 
 class CityModel(mesa.Model):
-    """One run of one scenario with one seed."""
+    """One run of one scenario with one seed.
+
+    The validated scenario is ``self.spec``, not ``self.scenario``: Mesa 3.5 reserves
+    ``Model.scenario`` for its own experiment object (its setter writes into the object,
+    which fails on our frozen schema)."""
 
     def __init__(self, scenario: Scenario, seed: int | None = None):
-        self.scenario = scenario
+        self.spec = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=self.seed)
         self.spy = scenario.steps_per_year
@@ -85,11 +89,11 @@ class CityModel(mesa.Model):
     @property
     def year(self) -> float:
         """Calendar time at the start of the step being simulated (step k covers [k−1, k) quarters)."""
-        return self.scenario.start_year + max(self.steps - 1, 0) / self.spy
+        return self.spec.start_year + max(self.steps - 1, 0) / self.spy
 
     def update_context(self) -> None:
-        c = self.scenario.context
-        y0 = self.scenario.start_year
+        c = self.spec.context
+        y0 = self.spec.start_year
         y = y0 if self.burning_in else self.year
         online = np.zeros(len(IS_COMMERCIAL))
         for sector, drv in c.online_share.items():
@@ -105,7 +109,7 @@ class CityModel(mesa.Model):
     def compute_footfall(self) -> None:
         t0 = time.perf_counter()
         par = self.parcels
-        m = self.scenario.market
+        m = self.spec.market
         par.footfall, par.resident_field = kernels.footfall_field(
             par.use, par.condition, par.street_class, par.anchor, par.dwellings_occupied,
             par.attraction_bonus, ATTRACTION, self.street_weight, m.resident_attraction,
@@ -124,7 +128,7 @@ class CityModel(mesa.Model):
                     resident_field=par.resident_field, density_eur_m2=st["sales_density_eur_m2"],
                     online_share=self.context["online_share"], elasticity=st["footfall_elasticity"],
                     local_share=st["local_share"], complement=self.complement,
-                    cluster_strength=self.scenario.agents.businesses.cluster_strength,
+                    cluster_strength=self.spec.agents.businesses.cluster_strength,
                     footfall_ref=self.footfall_ref, resident_ref=self.resident_ref)
 
     # ------------------------------------------------------------------ 4. accounts
@@ -159,7 +163,7 @@ class CityModel(mesa.Model):
     def owner_events(self) -> None:
         """Owners review asking rents of vacant units, consider conversions, maintain yearly."""
         par = self.parcels
-        oc = self.scenario.agents.owners
+        oc = self.spec.agents.owners
         vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
         kind = self.owners.kind[par.flat("owner")[vacant]]
         patience = self.owner_patience[kind]
@@ -192,7 +196,7 @@ class CityModel(mesa.Model):
     def sale_events(self) -> None:
         """Owners decide to sell (hazard by kind, higher when distressed)."""
         par = self.parcels
-        oc = self.scenario.agents.owners
+        oc = self.spec.agents.owners
         parcels = np.flatnonzero(par.flat("land") == 0)
         owner = par.flat("owner")[parcels]
         hazard = self.owner_sale_hazard[self.owners.kind[owner]]
@@ -224,7 +228,7 @@ class CityModel(mesa.Model):
         isp = owner >= 0
         kind = self.owners.kind[owner[isp]]
         interest = self.owner_ltv[kind] * par.flat("value_eur")[isp] * self.context["interest_rate"] / self.spy
-        net = income[isp] * (1.0 - self.scenario.agents.owners.opex_share) - interest
+        net = income[isp] * (1.0 - self.spec.agents.owners.opex_share) - interest
         self.owners.cash_eur[:] += np.bincount(owner[isp], weights=net, minlength=self.owners.n)
 
     # ------------------------------------------------------------------ 6. market
@@ -266,8 +270,8 @@ class CityModel(mesa.Model):
         return bid.reshape(par.land.shape)
 
     def market_params(self) -> np.ndarray:
-        m = self.scenario.market
-        oc = self.scenario.agents.owners
+        m = self.spec.market
+        oc = self.spec.agents.owners
         sp = oc.street_cap_rate_spread
         return market_params(
             dwelling_ff_ref=self.dwelling_ff_ref, rent_capture=m.rent_capture_share,
@@ -276,13 +280,13 @@ class CityModel(mesa.Model):
             spread_C=sp.C, spread_res=sp.residential, residential_cap_rate=oc.residential_cap_rate,
             vacant_discount=m.vacant_value_discount, decay_per_step=m.condition_decay_per_year / self.spy,
             vacant_mult=m.vacant_decay_multiplier, vacancy_spill=m.vacancy_spillover,
-            front_spill=m.front_spillover, dwelling_elasticity=self.scenario.agents.households.rent_amenity_elasticity,
+            front_spill=m.front_spillover, dwelling_elasticity=self.spec.agents.households.rent_amenity_elasticity,
             opex_share=oc.opex_share)
 
     def new_dwelling_rent_eur_month(self, parcel: int) -> float:
         """Rent of a new, renovated dwelling on ``parcel``: social where the parcel's homes are
         social (housing corporation), else the free-sector rent of the market kernel at condition 1."""
-        hc = self.scenario.agents.households
+        hc = self.spec.agents.households
         if not self.parcels.flat("dwelling_elastic")[parcel]:
             return hc.rent_social_eur_month
         ff = self.parcels.flat("footfall")[parcel] / self.dwelling_ff_ref
@@ -301,7 +305,7 @@ class CityModel(mesa.Model):
 
     # ------------------------------------------------------------------ set-up
     def _setup_tables(self) -> None:
-        sc = self.scenario
+        sc = self.spec
         self.sector_arrays = biz.sector_table(sc)
         self.commercial_codes = np.array([USE_CODE[s] for s in COMMERCIAL_NAMES], dtype=np.int64)
         self.complement = biz.complement_matrix()
@@ -333,7 +337,7 @@ class CityModel(mesa.Model):
         o = self.owners
         self.owner_slots_by_kind = {k: np.flatnonzero(o.kind == k) for k in range(len(OWNER_KINDS))}
         social = o.kind[np.maximum(par.owner, 0)] == OWNER_CODE["corporation"]
-        hc = self.scenario.agents.households
+        hc = self.spec.agents.households
         par.dwelling_elastic = par.is_parcel & ~social
         par.dwelling_base_eur_month = np.where(social, hc.rent_social_eur_month, hc.rent_private_eur_month) * par.is_parcel
         par.dwelling_rent_eur_month = par.dwelling_base_eur_month.copy()
@@ -358,7 +362,7 @@ class CityModel(mesa.Model):
                                                 minlength=par.land.size)
         rent_year = par.flat("rent_eur_m2") * par.flat("floor_m2") + dwelling_rent_year
         start_income = np.bincount(par.flat("owner")[owned], weights=rent_year[owned], minlength=o.n)
-        o.cash_eur[:] = self.scenario.agents.owners.start_cash_years_of_rent * start_income
+        o.cash_eur[:] = self.spec.agents.owners.start_cash_years_of_rent * start_income
         self.steps = 0
 
     def _burn_in(self, n_steps: int) -> None:
@@ -396,7 +400,7 @@ class CityModel(mesa.Model):
         """Occupied units get a sector that can pay there (bid-rent sorting), a rent it can
         afford, a staggered lease end and a cash buffer; vacant units an asking rent."""
         par = self.parcels
-        cfg = self.scenario.agents.businesses
+        cfg = self.spec.agents.businesses
         rng = self.rng
         occupied = np.flatnonzero((units & (par.use != VACANT)).reshape(-1))
         sectors = np.array([USE_CODE[s] for s in COMMERCIAL_NAMES])

@@ -61,7 +61,7 @@ def test_invariants_hold_every_step():
     model = CityModel(scenario(**SMALL, horizon_years=6), seed=7)
     check_invariants(model)
     seen_exit = seen_entry = 0
-    for _ in range(model.scenario.n_steps):
+    for _ in range(model.spec.n_steps):
         model.step()
         check_invariants(model)
         seen_exit += model.events["business_exits"]

@@ -71,14 +71,14 @@ class Business(mesa.Agent):
         s = self.slot
         p = self.parcel
         market = m.parcels.flat("market_rent_eur_m2")[p]
-        share = m.scenario.agents.businesses.renewal_rent_to_market
+        share = m.spec.agents.businesses.renewal_rent_to_market
         new_rent = b.rent_eur_m2[s] + share * (market - b.rent_eur_m2[s])
         if not b.is_front[s] and breakeven_rent_eur_m2 < new_rent:
             self.exit("lease_end")
             return
         b.rent_eur_m2[s] = new_rent
         m.parcels.flat("rent_eur_m2")[p] = new_rent
-        b.lease_end_step[s] = m.steps + m.scenario.agents.businesses.lease_years * m.spy
+        b.lease_end_step[s] = m.steps + m.spec.agents.businesses.lease_years * m.spy
 
     def screened_out(self) -> None:
         """Closed after detection as a criminal front (police or an instrument)."""
@@ -130,7 +130,7 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
         bids as (rent_eur_m2, parcel, sector, is_front).
     """
     par = model.parcels
-    cfg = model.scenario.agents.businesses
+    cfg = model.spec.agents.businesses
     use = par.flat("use")
     units = np.flatnonzero((par.flat("land") == 0) & ((use == VACANT) | IS_COMMERCIAL[use]))
     vacant = units[use[units] == VACANT]
@@ -170,7 +170,7 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
 
 
 def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tuple[float, int, int, bool]]:
-    cfg = model.scenario.agents.businesses
+    cfg = model.spec.agents.businesses
     rng = model.rng
     rate = cfg.front_entry_rate_per_1000_units * model.context["crime_pressure"] * units / model.spy
     n = rng.poisson(max(rate, 0.0))
@@ -197,7 +197,7 @@ def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool]]) -> N
     if not bids:
         return
     par = model.parcels
-    cfg = model.scenario.agents.businesses
+    cfg = model.spec.agents.businesses
     # best bid first; equal bids (honest entrants all bid the asking rent) in random order
     tiebreak = model.rng.permutation(len(bids))
     order = sorted(range(len(bids)), key=lambda i: (-bids[i][0], tiebreak[i]))
@@ -223,7 +223,7 @@ def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool]]) -> N
 def exit_draws(model: "CityModel") -> np.ndarray:
     """Slots of honest businesses leaving for reasons outside the model, and fronts caught by police."""
     b = model.businesses
-    cfg = model.scenario.agents.businesses
+    cfg = model.spec.agents.businesses
     u = model.rng.random(b.n)
     p_exit = 1.0 - (1.0 - cfg.base_exit_per_year) ** (1.0 / model.spy)
     p_caught = 1.0 - (1.0 - cfg.front_detection_per_year) ** (1.0 / model.spy)

@@ -46,7 +46,7 @@ def move_in(model: "CityModel", parcels: np.ndarray, income_class: np.ndarray, s
     """Create households in the given parcels (one dwelling each)."""
     if parcels.size == 0:
         return
-    hc = model.scenario.agents.households
+    hc = model.spec.agents.households
     incomes = np.asarray(hc.income_eur_month.as_tuple())[income_class]
     rents = model.parcels.flat("dwelling_rent_eur_month")[parcels]
     slots = model.households.add_many(parcels.size, alive=True, parcel=parcels, income_class=income_class,
@@ -83,7 +83,7 @@ def neighbourhood(model: "CityModel") -> dict[str, np.ndarray]:
 def movers(model: "CityModel", hood: dict[str, np.ndarray]) -> np.ndarray:
     """Slots of households that move out this step (array screening of all households)."""
     hh = model.households
-    hc = model.scenario.agents.households
+    hc = model.spec.agents.households
     alive = np.flatnonzero(hh.alive)
     p = hh.parcel[alive]
     burden = hh.rent_eur_month[alive] / hh.income_eur_month[alive]
@@ -98,7 +98,7 @@ def movers(model: "CityModel", hood: dict[str, np.ndarray]) -> np.ndarray:
 def arrivals(model: "CityModel", hood: dict[str, np.ndarray]) -> None:
     """In-movers arrive with housing demand and choose dwellings by affordability and amenity."""
     par = model.parcels
-    hc = model.scenario.agents.households
+    hc = model.spec.agents.households
     free = int((par.dwellings - par.dwellings_occupied).sum())
     rate = max(model.context["housing_demand"], 0.0) * hc.fill_per_year / model.spy
     n = min(int(model.rng.poisson(rate * free)), free)
@@ -113,7 +113,7 @@ def place_households(model: "CityModel", n: int, hood: dict[str, np.ndarray]) ->
     does not move in. Returns the number that moved in.
     """
     par = model.parcels
-    hc = model.scenario.agents.households
+    hc = model.spec.agents.households
     free = par.flat("dwellings") - par.flat("dwellings_occupied")
     cand = np.flatnonzero(free > 0)
     if cand.size == 0 or n <= 0:

@@ -54,8 +54,8 @@ class Municipality(mesa.Agent):
 
     def __init__(self, model: "CityModel"):
         super().__init__(model)
-        mc = model.scenario.agents.municipality
-        self.ledger = Ledger(model.scenario.n_steps)
+        mc = model.spec.agents.municipality
+        self.ledger = Ledger(model.spec.n_steps)
         self.budget_eur_per_year = mc.annual_budget_eur
         self.fund_start_eur = mc.property_fund_eur
         self.fund_eur = mc.property_fund_eur

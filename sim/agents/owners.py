@@ -43,7 +43,7 @@ class Owner(mesa.Agent):
         """
         m = self.model
         par = m.parcels
-        cut = m.scenario.agents.owners.rent_cut_share
+        cut = m.spec.agents.owners.rent_cut_share
         floor_share = self.params().rent_floor_share
         for p in parcels:
             floor = floor_share * par.flat("reference_rent_eur_m2")[p]
@@ -60,7 +60,7 @@ class Owner(mesa.Agent):
         """
         m = self.model
         par = m.parcels
-        oc = m.scenario.agents.owners
+        oc = m.spec.agents.owners
         for p in parcels:
             if not (par.flat("allowed")[p] >> RESIDENTIAL) & 1:
                 continue
@@ -96,7 +96,7 @@ class Owner(mesa.Agent):
         """Renovate worn parcels, worst first, while cash allows."""
         m = self.model
         par = m.parcels
-        cost_m2 = m.scenario.agents.owners.renovation_cost_eur_m2
+        cost_m2 = m.spec.agents.owners.renovation_cost_eur_m2
         for p in sorted(parcels, key=lambda q: (par.flat("condition")[q], q)):
             cost = (1.0 - par.flat("condition")[p]) * cost_m2 * par.flat("floor_m2")[p]
             own_share = cost - m.municipality.maintenance_support(p, cost, commit=False)  # facade subsidy
@@ -145,7 +145,7 @@ def transfer(model: "CityModel", parcel: int, seller: int, buyer: int, price_eur
 def assign_owners(model: "CityModel") -> None:
     """Create owner agents and give every parcel one owner (DESIGN §2 kinds and shares)."""
     par = model.parcels
-    oc = model.scenario.agents.owners
+    oc = model.spec.agents.owners
     rng = model.rng
     n_parcels = int(par.is_parcel.sum())
     kinds = [k for k in oc.kinds]

@@ -122,7 +122,7 @@ class Estate:
 
     def renovation_cost_eur(self, model, parcel: int) -> float:
         par = model.parcels
-        cost_m2 = model.scenario.agents.owners.renovation_cost_eur_m2
+        cost_m2 = model.spec.agents.owners.renovation_cost_eur_m2
         return (1.0 - par.flat("condition")[parcel]) * cost_m2 * par.flat("floor_m2")[parcel]
 
     def renovate(self, model, parcel: int) -> None:
@@ -210,7 +210,7 @@ class Estate:
             return
         w = self.weights[permitted][viable]
         sector = int(codes[viable][model.rng.choice(w.size, p=w / w.sum())])
-        cfg = model.scenario.agents.businesses
+        cfg = model.spec.agents.businesses
         fixed = model.sector_arrays["fixed_cost_eur_m2"][sector]
         cash = cfg.cash_buffer_quarters * (ask + fixed) * par.flat("floor_m2")[parcel] / 4.0   # as ordinary entrants
         agent = open_business(model, sector, parcel, ask, False, cash, model.steps + cfg.lease_years * model.spy)
@@ -262,7 +262,7 @@ class Estate:
     def _start_conversion(self, model, parcel: int) -> None:
         # the same state change as an owner's conversion (sim/agents/owners.py), including the permit lag
         par = model.parcels
-        oc = model.scenario.agents.owners
+        oc = model.spec.agents.owners
         par.flat("conversion_from")[parcel] = par.flat("last_use")[parcel]
         par.flat("conversion_to")[parcel] = RESIDENTIAL
         par.flat("conversion_dwellings")[parcel] = max(1, int(par.flat("floor_m2")[parcel] // oc.dwelling_m2))

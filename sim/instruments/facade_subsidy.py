@@ -57,7 +57,7 @@ class FacadeSubsidy(Instrument):
     def _invite(self, model) -> None:
         """Owners of eligible buildings renovate with the grant when they can pay their share."""
         par = model.parcels
-        cost_m2 = model.scenario.agents.owners.renovation_cost_eur_m2
+        cost_m2 = model.spec.agents.owners.renovation_cost_eur_m2
         eligible = np.flatnonzero((self.area_mask & (par.condition < self.config.eligible_below)).reshape(-1))
         for p in eligible[np.argsort(par.flat("condition")[eligible], kind="stable")].tolist():
             if self.budget_left_eur <= 0.0:

@@ -90,7 +90,7 @@ class TransformationSubsidy(Instrument):
         years = (model.steps - par.flat("vacant_since")) / model.spy
         due = (self.area_mask.reshape(-1) & (par.flat("use") == VACANT) & self._eligible[par.flat("last_use")]
                & (years >= self.config.outreach_after_vacant_years)
-               & (years < model.scenario.agents.owners.conversion_min_vacant_years))
+               & (years < model.spec.agents.owners.conversion_min_vacant_years))
         units = np.flatnonzero(due)
         return units[np.argsort(-years[units], kind="stable")]
 

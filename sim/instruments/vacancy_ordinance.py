@@ -86,7 +86,7 @@ class VacancyOrdinance(Instrument):
         super().initialize(model)
         c = self.config
         self.sector_codes = np.array([USE_CODE[s] for s in c.sectors])
-        rates = np.array([model.scenario.agents.businesses.sectors[s].entry_rate_per_1000_units for s in c.sectors])
+        rates = np.array([model.spec.agents.businesses.sectors[s].entry_rate_per_1000_units for s in c.sectors])
         # the waiting list mirrors who looks for space: candidates in proportion to entry rates
         self.sector_weights = rates / rates.sum() if rates.sum() > 0 else np.full(rates.size, 1.0 / rates.size)
         self.comply = np.ones(len(OWNER_KINDS))            # the municipality (as owner) always complies
@@ -179,7 +179,7 @@ class VacancyOrdinance(Instrument):
 
     def _let(self, model, parcel: int, sector: int, rent_eur_m2: float) -> None:
         """The nominee opens on a normal lease at the reasonable rent, with an entrant's cash buffer."""
-        cfg = model.scenario.agents.businesses
+        cfg = model.spec.agents.businesses
         floor = model.parcels.flat("floor_m2")[parcel]
         cash = cfg.cash_buffer_quarters * (rent_eur_m2 + model.sector_arrays["fixed_cost_eur_m2"][sector]) * floor / 4.0
         agent = open_business(model, sector, parcel, float(rent_eur_m2), False, float(cash),

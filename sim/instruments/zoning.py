@@ -123,7 +123,7 @@ class Zoning(Instrument):
         the parcel value; ``compensation_share`` of the rest is paid.
         """
         par = model.parcels
-        oc = model.scenario.agents.owners
+        oc = model.spec.agents.owners
         use = par.flat("use")
         zone = np.flatnonzero(self.area_mask.reshape(-1) & ((use == VACANT) | IS_COMMERCIAL[use]))
         before = bid_before.reshape(-1)[zone]
