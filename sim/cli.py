@@ -232,19 +232,38 @@ def _validate(files: list[str]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import shutil
+
+    from sim.outputs import OutputFolderError, check_out_folder, make_temp_folder, run_id_for, simulate, write_run
+
     overrides = {} if args.horizon_years is None else {"horizon_years": args.horizon_years}
     scenario = Scenario.from_yaml(args.scenario, overrides=overrides)
-    from sim.outputs import run_id_for, simulate, write_run
-
     seed = scenario.seed if args.seed is None else args.seed
-    out = args.out or Path("results") / scenario.name / run_id_for(scenario, seed)
+    run_id = run_id_for(scenario, seed)
+    out = args.out or Path("results") / scenario.name / run_id
+    try:   # everything about the results folder is checked before the run, not after it
+        check_out_folder(out, run_id)
+        tmp = make_temp_folder(out)
+    except OutputFolderError as e:
+        print(f"--out {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:
+        print(f"--out {out}: cannot write there: {e.strerror or e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     print(f"Running {scenario.name}: {scenario.horizon_years} years, {scenario.n_steps} steps, seed {seed}",
           file=sys.stderr)
-    result = simulate(scenario, seed=seed, progress=not args.quiet)
     try:
-        path = write_run(result, out, source=str(args.scenario), plots=not args.no_plots, lang=args.lang)
+        result = simulate(scenario, seed=seed, progress=not args.quiet)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        path = write_run(result, out, source=str(args.scenario), plots=not args.no_plots, lang=args.lang, tmp=tmp)
+    except OutputFolderError as e:
+        print(f"--out {e} (it changed while the run ran)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except OSError as e:
-        print(f"{out}: cannot write results: {e.strerror or e}", file=sys.stderr)
+        print(f"{out}: cannot write results: {e.strerror or e}; nothing was changed there", file=sys.stderr)
         return 1
     print(summary_table(result.metrics, lang=args.lang))
     print(f"\nResults: {path}  ({result.wall_seconds:.1f} s)")

@@ -40,11 +40,47 @@ class RunResult:
 
 def atomic_write(path: Path, write) -> None:
     """``write(tmp)`` into a temp file in the same folder, then rename: a reader (or a resumed
-    sweep) never sees half a file. The temp name keeps the suffix (numpy appends .npz otherwise)."""
+    sweep) never sees half a file. The temp name keeps the suffix (numpy appends .npz otherwise).
+    A write that fails (a full disk, a read-only folder) leaves no temp file behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+KEYS_METADATA = b"regie.keys"   # Parquet schema metadata: which run a file belongs to
+
+
+def write_keyed_parquet(path: Path, table: pd.DataFrame, keys: dict) -> None:
+    """Write ``table`` atomically with ``keys`` (e.g. scenario hash, replicate, seed) embedded in
+    the file, so that a resumed comparison or sweep can tell whose results a file holds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    arrow = arrow.replace_schema_metadata({**(arrow.schema.metadata or {}),
+                                           KEYS_METADATA: json.dumps(keys, sort_keys=True).encode()})
+    atomic_write(path, lambda p: pq.write_table(arrow, p))
+
+
+def read_keyed_parquet(path: Path, keys: dict) -> pd.DataFrame | None:
+    """The table of ``path`` if it is complete and holds the results of ``keys``; None when it is
+    missing, empty, truncated, unreadable or another run's (it is then treated as not done)."""
+    import pyarrow.parquet as pq
+    try:
+        arrow = pq.read_table(path)
+    except (OSError, ValueError):   # ArrowInvalid (a ValueError) for a truncated file: PITFALLS
+        return None
+    stored = (arrow.schema.metadata or {}).get(KEYS_METADATA)
+    try:
+        if stored is None or json.loads(stored) != json.loads(json.dumps(keys, sort_keys=True)):
+            return None
+    except ValueError:
+        return None
+    return arrow.to_pandas()
 
 
 def run_id_for(scenario: Scenario, seed: int) -> str:
@@ -152,30 +188,84 @@ def manifest(result: RunResult, source: str | None = None) -> dict:
     }
 
 
-def write_run(result: RunResult, out_dir: Path, source: str | None = None, plots: bool = True,
-              lang: str = "en") -> Path:
-    """Write metrics, manifest, snapshots and plots into ``out_dir`` atomically.
+class OutputFolderError(ValueError):
+    """A results folder that Regie will not write into (one line: the folder and why)."""
 
-    Everything goes to a temporary sibling folder first, which is renamed into
-    place at the end, so an interrupted run leaves no half-written results.
-    An earlier folder of the same run (same scenario and seed: same data) is replaced.
-    """
+
+def check_out_folder(out_dir: Path, run_id: str) -> None:
+    """Refuse, before anything runs, a results folder whose writing could lose the user's files.
+
+    Regie replaces an existing folder only when it is a complete earlier result of the same run
+    (its manifest has the same run id, and its metrics are there); an empty folder is used as it
+    is. Anything else — a file, a symlink, a folder with other contents such as ``results/``
+    itself, the current folder or one of its parents — is refused."""
+    out_dir = Path(out_dir)
+    here = Path.cwd().resolve()
+    target = out_dir.resolve()
+    if target == here or target in here.parents:
+        raise OutputFolderError(f"{out_dir}: is the current folder or one of its parents; "
+                                "give a new folder for the results, e.g. --out results/my_run")
+    if out_dir.is_symlink():
+        raise OutputFolderError(f"{out_dir}: is a symbolic link; give a new folder for the results")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFolderError(f"{out_dir}: exists and is not a folder; give a new folder for the results")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not is_complete_run(out_dir, run_id):
+        raise OutputFolderError(f"{out_dir}: exists and is not an earlier result of this run "
+                                f"(run id {run_id}); nothing was changed; give a new folder for the results")
+    for parent in (out_dir.parent, *out_dir.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputFolderError(f"{out_dir}: {parent} is a file, not a folder")
+            break
+
+
+def is_complete_run(folder: Path, run_id: str) -> bool:
+    """True when ``folder`` holds a complete result of run ``run_id`` (manifest and metrics)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("run_id") == run_id and (folder / "metrics.parquet").is_file()
+
+
+def make_temp_folder(out_dir: Path) -> Path:
+    """The temporary sibling folder a run is written into (made now, so that a folder that cannot
+    be written is found before the simulation, not after it)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; results are for everyone who may read the folder
+    return tmp
+
+
+def write_run(result: RunResult, out_dir: Path, source: str | None = None, plots: bool = True,
+              lang: str = "en", tmp: Path | None = None) -> Path:
+    """Write metrics, manifest, snapshots and plots into ``out_dir`` atomically.
+
+    Everything goes to a temporary sibling folder first (``tmp``, from ``make_temp_folder``),
+    which is renamed into place at the end, so an interrupted run leaves no half-written
+    results. ``out_dir`` must pass ``check_out_folder`` (checked again here, just before the
+    rename): an earlier folder of the same run (same scenario and seed: same data) is replaced,
+    nothing else ever is.
+    """
+    out_dir = Path(out_dir)
+    check_out_folder(out_dir, result.run_id)
+    tmp = tmp or make_temp_folder(out_dir)
     try:
         result.metrics.to_parquet(tmp / "metrics.parquet", index=False)
         np.savez_compressed(tmp / "snapshots.npz", **result.snapshots)
         if plots:
             _plots(result, tmp / "plots", lang)
         (tmp / "manifest.json").write_text(json.dumps(manifest(result, source), indent=2))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
+        check_out_folder(out_dir, result.run_id)   # nothing else appeared there while we ran
+        if out_dir.is_dir() and any(out_dir.iterdir()):
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+            os.replace(out_dir, old / "run")
             os.replace(tmp, out_dir)
             shutil.rmtree(old, ignore_errors=True)
         else:
+            if out_dir.is_dir():
+                out_dir.rmdir()   # empty: nothing is lost
             os.replace(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -22,6 +23,7 @@ from sim.uses import COMMERCIAL_NAMES, OWNER_KINDS
 
 
 MAX_SEED = 2**63 - 1  # seeds are stored as int64 in every output row
+SIMPLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")   # names of result folders
 
 
 class ScenarioError(ValueError):
@@ -461,7 +463,16 @@ class MarketConfig(Strict):
 # ---------------------------------------------------------------- scenario
 class Scenario(Strict):
     name: str = "scenario"
-    """Short name, used in result folders."""
+    """Short name, used in result folders: a simple file name (letters, digits, ``_ . -``; at most 100 characters)."""
+
+    @field_validator("name")
+    @classmethod
+    def _simple_file_name(cls, v: str) -> str:
+        # the name becomes a folder under results/: no separators, no "..", nothing hidden
+        if not SIMPLE_NAME.fullmatch(v):
+            raise ValueError("a name is a simple file name: letters, digits, '_', '.' or '-', starting with a "
+                             "letter or digit, at most 100 characters")
+        return v
     description: str = ""
     """What the scenario represents."""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20250101

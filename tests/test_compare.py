@@ -94,11 +94,11 @@ def test_interrupted_then_resumed_equals_uninterrupted(files, tmp_path, monkeypa
     whole = compare(files, replicates=2, workers=1, out=tmp_path / "whole", report=False, progress=False)
     real, calls = cmp.run_task, []
 
-    def interrupt_after_two(data, task, out):
+    def interrupt_after_two(data, task):
         if len(calls) == 2:
             raise KeyboardInterrupt
         calls.append(task)
-        return real(data, task, out)
+        return real(data, task)
 
     monkeypatch.setattr(cmp, "run_task", interrupt_after_two)
     with pytest.raises(KeyboardInterrupt):
@@ -117,7 +117,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(files, tmp_path, monkeypa
 
 def test_resume_with_other_replicates_is_refused(files, tmp_path):
     compare(files, replicates=1, workers=1, out=tmp_path / "out", report=False, progress=False)
-    with pytest.raises(CompareError, match="other scenarios"):
+    with pytest.raises(CompareError, match="resume refused: it has 1 replicates"):
         compare(files, replicates=2, workers=1, out=tmp_path / "out", resume=True, report=False, progress=False)
 
 

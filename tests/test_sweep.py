@@ -235,7 +235,7 @@ def test_resume_with_another_experiment_is_refused(tmp_path):
     path = ishigami_yaml(tmp_path, n=16)
     sweep(path, executor="serial", out=tmp_path / "out", analyze=False, **quiet())
     other = ishigami_yaml(tmp_path, n=32)
-    with pytest.raises(ExperimentError, match="different experiment"):
+    with pytest.raises(ExperimentError, match="resume refused: the experiment differs"):
         sweep(other, executor="serial", out=tmp_path / "out", resume=True, **quiet())
     # analysis settings may change: nothing reruns, the new settings are used
     wider = ishigami_yaml(tmp_path, n=16, method="{name: sobol, n: %d, bootstrap: 30, conf_level: 0.9}")

@@ -5,16 +5,20 @@ the first scenario's seed with ``SeedSequence.spawn``), so a difference between
 scenarios is the instruments' effect, not seed noise; intervals on differences
 are paired over replicates.
 
-Every finished run is written at once (atomically) under ``runs/``; a failing
-run is recorded with its error and the comparison goes on; Ctrl-C keeps what
-is finished and ``--resume`` continues from there with the same result as an
-uninterrupted comparison.
+Runs travel back to this process, which alone writes: every finished run is
+written at once (atomically, with the scenario hash, replicate and seed embedded
+in the file) under ``runs/``; a failing run is recorded with its error and the
+comparison goes on; Ctrl-C, a full disk or a killed process keeps what is
+finished, and ``--resume`` continues from there with the same result as an
+uninterrupted comparison. A run file that is incomplete or another run's is run
+again.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -24,9 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+import sim
 from sim.experiments.executors import execute
 from sim.kpis import KEY_METRICS
-from sim.outputs import atomic_write, simulate
+from sim.outputs import atomic_write, read_keyed_parquet, simulate, write_keyed_parquet
 from sim.scenario import Scenario, ScenarioError
 
 # Which direction of change is good, per key KPI (for ranking instruments).
@@ -42,11 +47,20 @@ class CompareError(ValueError):
     """Bad comparison input (one line per problem)."""
 
 
+# What must agree between scenarios for a comparison to mean anything (the city and the calendar).
+COMPARABLE = ("city", "start_year", "horizon_years", "steps_per_year", "burn_in_years")
+
+
 @dataclass(frozen=True)
 class RunTask:
     scenario: str          # scenario name
     replicate: int
     seed: int
+    sha256: str = ""       # of the resolved scenario: embedded in the run's file
+
+    def keys(self) -> dict:
+        return {"scenario": self.scenario, "scenario_sha256": self.sha256, "replicate": self.replicate,
+                "seed": self.seed}
 
 
 @dataclass
@@ -58,6 +72,7 @@ class CompareResult:
     missing: list[RunTask] = field(default_factory=list)
     wall_seconds: float = 0.0
     new_runs: int = 0          # runs done by this call (the rest came from an earlier, resumed one)
+    redone: int = 0            # of those, runs whose earlier file was incomplete or another run's
 
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
@@ -66,7 +81,8 @@ def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
 
 
 def load_scenarios(paths: list[str]) -> list[Scenario]:
-    """Validate every file; scenario names must differ (they name the result folders)."""
+    """Validate every file; scenario names must differ (they name the result folders) and the
+    scenarios must be comparable: the same city and calendar as the first (``COMPARABLE``)."""
     problems: list[str] = []
     scenarios: list[Scenario] = []
     for p in paths:
@@ -80,7 +96,20 @@ def load_scenarios(paths: list[str]) -> list[Scenario]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise CompareError(f"scenario names must differ, these repeat: {dupes} (set `name:` in the files)")
+    reference = scenarios[0].to_dict()
+    for path, s in zip(paths[1:], scenarios[1:]):
+        data = s.to_dict()
+        for key in COMPARABLE:
+            if data[key] != reference[key]:
+                raise CompareError(f"{path}: {key}: {_short(data[key])} differs from {_short(reference[key])} in "
+                                   f"the first scenario {paths[0]}; scenarios of one comparison need the same "
+                                   "city, start year, horizon, steps per year and burn-in")
     return scenarios
+
+
+def _short(value) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # ------------------------------------------------------------------ one run (in a worker)
@@ -88,23 +117,41 @@ def _run_file(out: Path, task: RunTask, suffix: str) -> Path:
     return out / "runs" / task.scenario / f"rep{task.replicate:03d}{suffix}"
 
 
-def run_task(scenario_data: dict, task: RunTask, out: str) -> tuple[RunTask, str | None]:
-    """Run one (scenario, replicate), write its metrics and end-state map; never raises."""
-    out_dir = Path(out)
+def run_task(scenario_data: dict, task: RunTask) -> dict:
+    """Run one (scenario, replicate) in a worker and return its metrics and end-state map, or its
+    error; never raises and never writes (this process writes, see ``_store``)."""
     try:
         scenario = Scenario.from_dict(scenario_data)
         result = simulate(scenario, seed=task.seed, replicate=task.replicate)
-        end = {k: result.snapshots[k][-1] for k in MAP_KEYS}
-        atomic_write(_run_file(out_dir, task, ".npz"), lambda p: np.savez_compressed(p, **end))
-        # the metrics file marks the run as finished, so it is written last
-        atomic_write(_run_file(out_dir, task, ".parquet"), lambda p: result.metrics.to_parquet(p, index=False))
-        _run_file(out_dir, task, ".error.txt").unlink(missing_ok=True)   # an earlier failure, now retried
-        return task, None
+        return {"metrics": result.metrics, "map": {k: result.snapshots[k][-1] for k in MAP_KEYS}, "error": None}
     except Exception as e:  # noqa: BLE001 - a failing run is recorded, the comparison goes on
-        message = f"{type(e).__name__}: {e}"
-        atomic_write(_run_file(out_dir, task, ".error.txt"),
-                     lambda p: Path(p).write_text(message + "\n\n" + traceback.format_exc()))
-        return task, message
+        return {"metrics": None, "map": None, "error": f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"}
+
+
+def _store(out_dir: Path, task: RunTask, result: dict) -> bool:
+    """Write one run's files (the map first: the metrics file marks the run as finished); True
+    when the run failed. An OSError (full disk, read-only folder) leaves no temp file and is raised."""
+    if result["error"] is not None:
+        atomic_write(_run_file(out_dir, task, ".error.txt"), lambda p: Path(p).write_text(result["error"]))
+        return True
+    atomic_write(_run_file(out_dir, task, ".npz"), lambda p: np.savez_compressed(p, **result["map"]))
+    write_keyed_parquet(_run_file(out_dir, task, ".parquet"), result["metrics"], task.keys())
+    _run_file(out_dir, task, ".error.txt").unlink(missing_ok=True)   # an earlier failure, now retried
+    return False
+
+
+def read_run(out_dir: Path, task: RunTask) -> pd.DataFrame | None:
+    """The metrics of a finished run, or None when its files are missing, incomplete or another run's."""
+    metrics = read_keyed_parquet(_run_file(out_dir, task, ".parquet"), task.keys())
+    if metrics is None:
+        return None
+    try:
+        with np.load(_run_file(out_dir, task, ".npz")) as z:
+            if not all(k in z.files and z[k].ndim == 2 for k in MAP_KEYS):
+                return None
+    except (OSError, ValueError, EOFError, KeyError):   # missing, truncated or not a zip
+        return None
+    return metrics
 
 
 # ------------------------------------------------------------------ the comparison
@@ -115,13 +162,17 @@ def compare(paths: list[str], replicates: int = 20, workers: int | None = None, 
     scenarios = load_scenarios(paths)
     seeds = replicate_seeds(scenarios[0].seed, replicates)
     out_dir = Path(out or Path("results") / "compare" / "_vs_".join(s.name for s in scenarios[:3]))
-    _prepare_folder(out_dir, scenarios, seeds, resume)
-    tasks = [RunTask(s.name, r, seed) for r, seed in enumerate(seeds) for s in scenarios]
-    todo = [t for t in tasks if not _run_file(out_dir, t, ".parquet").exists()]
+    _prepare_folder(out_dir, scenarios, paths, seeds, resume)
+    tasks = [RunTask(s.name, r, seed, s.sha256()) for r, seed in enumerate(seeds) for s in scenarios]
+    todo = [t for t in tasks if read_run(out_dir, t) is None]
+    redone = sum(_run_file(out_dir, t, ".parquet").exists() for t in todo)
+    if redone:
+        print(f"{redone} run(s) of the earlier comparison had an incomplete file or another run's; "
+              "they are run again", file=sys.stderr)
     data = {s.name: s.to_dict() for s in scenarios}
     _execute(todo, data, out_dir, workers, progress, total=len(tasks))
     result = summarise(out_dir, scenarios, tasks)
-    result.new_runs = len(todo)
+    result.new_runs, result.redone = len(todo), redone
     result.wall_seconds = time.perf_counter() - t0
     if report:
         from sim.experiments.report import write_report
@@ -133,43 +184,74 @@ def compare(paths: list[str], replicates: int = 20, workers: int | None = None, 
     return result
 
 
-def _prepare_folder(out_dir: Path, scenarios: list[Scenario], seeds: list[int], resume: bool) -> None:
+def comparison_plan(scenarios: list[Scenario], paths: list[str], seeds: list[int]) -> dict:
+    """Everything that defines a comparison's results: the fully resolved scenarios (after
+    ``base:``), the seeds and the package version. ``--resume`` refuses any difference."""
+    return {"scenarios": [s.name for s in scenarios], "files": list(map(str, paths)),
+            "sha256": [s.sha256() for s in scenarios], "seeds": seeds, "package_version": sim.__version__}
+
+
+def _plan_difference(old: dict, new: dict) -> str | None:
+    """What differs between two comparison plans, in words (None when they agree)."""
+    if old.get("package_version") != new["package_version"]:
+        return f"it was made by Regie {old.get('package_version')}, this is {new['package_version']}"
+    if old.get("scenarios") != new["scenarios"]:
+        return f"it compares {old.get('scenarios')}, not {new['scenarios']}"
+    if old.get("seeds") != new["seeds"]:
+        return (f"it has {len(old.get('seeds') or [])} replicates (or other seeds), "
+                f"not {len(new['seeds'])}")
+    for name, path, a, b in zip(new["scenarios"], new["files"], old.get("sha256", []), new["sha256"]):
+        if a != b:
+            return f"scenario {name} ({path}) changed since (its resolved contents, base files included)"
+    return None
+
+
+def _prepare_folder(out_dir: Path, scenarios: list[Scenario], paths: list[str], seeds: list[int],
+                    resume: bool) -> None:
     """Refuse to mix comparisons: a folder holds runs of one set of scenarios and seeds."""
-    plan = {"scenarios": [s.name for s in scenarios], "sha256": [s.sha256() for s in scenarios], "seeds": seeds}
+    plan = comparison_plan(scenarios, paths, seeds)
     plan_file = out_dir / "compare_plan.json"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CompareError(f"--out {out_dir}: exists and is not a folder; choose another --out")
     if plan_file.exists():
         if not resume:
             raise CompareError(f"{out_dir}: holds an earlier comparison; add --resume to continue it "
                                "or choose another --out")
-        if json.loads(plan_file.read_text()) != plan:
-            raise CompareError(f"{out_dir}: --resume with other scenarios, scenario contents or replicates "
-                               "than the comparison there; choose another --out")
+        try:
+            earlier = json.loads(plan_file.read_text())
+        except (OSError, ValueError):
+            raise CompareError(f"{plan_file}: unreadable; choose another --out") from None
+        why = _plan_difference(earlier if isinstance(earlier, dict) else {}, plan)
+        if why:
+            raise CompareError(f"{out_dir}: --resume refused: {why}; choose another --out")
         for stale in (out_dir / "runs").glob("*/.*.tmp*"):   # half-written files of interrupted runs
             stale.unlink()
         return
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise CompareError(f"--out {out_dir}: exists and holds no comparison; choose a new or empty folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(plan_file, lambda p: Path(p).write_text(json.dumps(plan, indent=2)))
 
 
-def _run_named(data: dict, out: str, task: RunTask) -> tuple[RunTask, str | None]:
-    return run_task(data[task.scenario], task, out)
+def _run_named(data: dict, task: RunTask) -> dict:
+    return run_task(data[task.scenario], task)
 
 
 def _execute(todo: list[RunTask], data: dict, out_dir: Path, workers: int | None, progress: bool,
              total: int) -> None:
-    """Run the tasks, serially (workers=1) or on a process pool; Ctrl-C keeps finished runs."""
+    """Run the tasks, serially (workers=1) or on a process pool, and store each result as it
+    arrives; Ctrl-C or a write error keeps finished runs."""
     from tqdm import tqdm
     bar = tqdm(total=total, initial=total - len(todo), unit="run", desc="compare", disable=not progress)
     failed = [0]
 
-    def on_result(task: RunTask, result: tuple[RunTask, str | None]) -> None:
-        failed[0] += result[1] is not None
+    def on_result(task: RunTask, result: dict) -> None:
+        failed[0] += _store(out_dir, task, result)
         bar.update(1)
         bar.set_postfix(failed=failed[0])
 
     try:
-        execute(functools.partial(_run_named, data, str(out_dir)), todo, on_result, executor="process",
-                workers=workers)
+        execute(functools.partial(_run_named, data), todo, on_result, executor="process", workers=workers)
     finally:
         bar.close()
 
@@ -178,10 +260,10 @@ def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask]) ->
     """Collect the runs, write metrics.parquet, seeds.csv, summary.csv and summary.md."""
     frames, failures, missing = [], [], []
     for t in tasks:
-        metrics_file = _run_file(out_dir, t, ".parquet")
         error_file = _run_file(out_dir, t, ".error.txt")
-        if metrics_file.exists():
-            frames.append(pd.read_parquet(metrics_file))
+        metrics = read_run(out_dir, t)
+        if metrics is not None:
+            frames.append(metrics)
         elif error_file.exists():
             failures.append({"scenario": t.scenario, "replicate": t.replicate, "seed": t.seed,
                              "error": error_file.read_text().splitlines()[0]})

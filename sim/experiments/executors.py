@@ -18,8 +18,11 @@ import multiprocessing
 import os
 import signal
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,7 +31,16 @@ EXECUTORS = ("serial", "process", "dask")
 
 
 class ExecutorError(RuntimeError):
-    """The executor itself failed (no scheduler at that address, workers died)."""
+    """The executor itself failed (no scheduler at that address, a worker that cannot start, workers died)."""
+
+
+class WorkerStartError(RuntimeError):
+    """Raised in a worker whose set-up failed (an import or kernel compile error): every task it is
+    given fails with the set-up's message, and the parent stops the pool with one clear line."""
+
+
+PARENT_POLL_SECONDS = 0.5   # how often a worker checks that its parent is alive (assumption: fast enough)
+_worker_state: dict = {"setup_error": None}
 
 
 # ------------------------------------------------------------------ worker set-up
@@ -75,6 +87,33 @@ def worker_setup(warm: bool = True, ignore_sigint: bool = True) -> None:
         warm_kernels()
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """A daemon thread that ends this worker when its parent is gone (killed with SIGKILL, say):
+    a worker then stops within a second and never delivers or writes anything more."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(3)
+    threading.Thread(target=watch, name="regie-parent-watch", daemon=True).start()
+
+
+def _start_worker(parent_pid: int, setup: Callable, setup_args: tuple) -> None:
+    """Pool initializer: watch the parent, then set up; a set-up error is kept, not raised (a
+    raising initializer breaks the pool with a bare BrokenProcessPool and prints a traceback)."""
+    _exit_with_parent(parent_pid)
+    try:
+        setup(*setup_args)
+    except BaseException as e:  # noqa: BLE001 - reported to the parent through every task
+        _worker_state["setup_error"] = f"{type(e).__name__}: {e}"
+
+
+def _call(fn: Callable, task: Any) -> Any:
+    error = _worker_state["setup_error"]
+    if error is not None:
+        raise WorkerStartError(error)
+    return fn(task)
+
+
 # ------------------------------------------------------------------ executors
 def run_serial(fn: Callable, tasks: Iterable, on_result: Callable[[Any, Any], None]) -> None:
     """One task after another in this process (debugging, tests, 1-core machines)."""
@@ -83,27 +122,39 @@ def run_serial(fn: Callable, tasks: Iterable, on_result: Callable[[Any, Any], No
 
 
 def run_process_pool(fn: Callable, tasks: Sequence, on_result: Callable[[Any, Any], None], workers: int,
-                     warm: bool = True) -> None:
+                     warm: bool = True, setup: Callable = worker_setup, setup_args: tuple | None = None) -> None:
     """A pool of ``workers`` spawned processes (mesa forces spawn anyway, PITFALLS).
 
     Ctrl-C sets a flag rather than raising inside the executor's waiting (which can
-    deadlock it): running tasks finish and are kept, queued ones are cancelled."""
+    deadlock it): running tasks finish and are kept, queued ones are cancelled. An error in
+    ``on_result`` (a full disk) cancels the queue too and is raised. A worker that cannot start,
+    or that dies, stops the pool with an ExecutorError; results that arrived are kept."""
     interrupted: list[bool] = []
     previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     ctx = multiprocessing.get_context("spawn")
+    setup_args = (warm,) if setup_args is None else setup_args
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=worker_setup,
-                                 initargs=(warm,)) as pool:
-            pending = {pool.submit(fn, t): t for t in tasks}
-            while pending:
-                if interrupted:
-                    for fut in pending:
-                        fut.cancel()
-                    pending = {f: t for f, t in pending.items() if not f.cancelled()}
-                done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    task = pending.pop(fut)
-                    on_result(task, fut.result())
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker,
+                                 initargs=(os.getpid(), setup, setup_args)) as pool:
+            pending = {pool.submit(_call, fn, t): t for t in tasks}
+            try:
+                while pending:
+                    if interrupted:
+                        for fut in pending:
+                            fut.cancel()
+                        pending = {f: t for f, t in pending.items() if not f.cancelled()}
+                    done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        task = pending.pop(fut)
+                        on_result(task, fut.result())
+            except WorkerStartError as e:
+                raise ExecutorError(f"a worker process could not start: {e}") from None
+            except BrokenProcessPool:
+                raise ExecutorError("a worker process died unexpectedly (killed, or out of memory?); "
+                                    "finished runs are kept") from None
+            finally:
+                for fut in pending:   # on any error: nothing more starts; running tasks end
+                    fut.cancel()
     finally:
         signal.signal(signal.SIGINT, previous)
     if interrupted:
@@ -114,13 +165,30 @@ def _dask_plugin(warm: bool):
     from distributed import WorkerPlugin
 
     class RegieWorkerSetup(WorkerPlugin):
-        """Runs once in every worker, also in workers that join later."""
+        """Runs once in every worker, also in workers that join later. A set-up error is kept
+        and fails every task of that worker with its message (see ``_call``)."""
         name = "regie-worker-setup"
 
         def setup(self, worker):
-            worker_setup(warm=warm, ignore_sigint=False)
+            try:
+                worker_setup(warm=warm, ignore_sigint=False)
+            except BaseException as e:  # noqa: BLE001 - reported through the tasks
+                _worker_state["setup_error"] = f"{type(e).__name__}: {e}"
 
     return RegieWorkerSetup()
+
+
+@contextmanager
+def _quiet_dask_logs():
+    """distributed logs whole tracebacks when it loses its scheduler; we say it in one line."""
+    import logging
+    log = logging.getLogger("distributed")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def run_dask(fn: Callable, tasks: Sequence, on_result: Callable[[Any, Any], None], workers: int,
@@ -129,38 +197,64 @@ def run_dask(fn: Callable, tasks: Sequence, on_result: Callable[[Any, Any], None
     cluster behind ``scheduler`` (``tcp://host:port``), whose workers need this package
     installed (the scheduler too: it unpickles the tasks, PITFALLS).
 
-    A task whose worker died is handed to ``on_failure(task, message)``."""
+    A task whose worker died, or that was lost with the scheduler, is handed to
+    ``on_failure(task, message)``; a worker that cannot start stops everything with an
+    ExecutorError. Workers of a local cluster end with this process (distributed's nanny
+    processes end their workers when their parent goes)."""
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as e:  # pragma: no cover - distributed is a dependency
         raise ExecutorError(f"the dask executor needs `distributed` installed ({e})") from None
-    cluster = None
-    try:
-        if scheduler:
-            client = Client(scheduler, timeout="20s")
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
-            client = Client(cluster)
-    except (OSError, TimeoutError) as e:
-        raise ExecutorError(f"cannot reach the Dask scheduler at {scheduler or 'a local cluster'}: {e}") from None
-    try:
-        client.register_plugin(_dask_plugin(warm))
-        futures = {client.submit(fn, t, pure=False): t for t in tasks}
+    where = f"the Dask scheduler at {scheduler}" if scheduler else "the local Dask cluster"
+    cluster = client = None
+    with _quiet_dask_logs():
+        try:
+            if scheduler:
+                client = Client(scheduler, timeout="20s")
+            else:
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+                client = Client(cluster)
+            client.register_plugin(_dask_plugin(warm))
+        except (OSError, TimeoutError, ValueError) as e:
+            _close(client, cluster)
+            raise ExecutorError(f"cannot reach {where}: {' '.join(str(e).split()) or type(e).__name__}") from None
+        futures = {client.submit(_call, fn, t, pure=False): t for t in tasks}
         try:
             for fut in as_completed(list(futures)):
                 task = futures[fut]
                 if fut.status == "finished":
                     on_result(task, fut.result())
-                elif on_failure is not None:
-                    on_failure(task, f"dask: {fut.exception()!r}")
-        except KeyboardInterrupt:
-            client.cancel(list(futures))
+                    continue
+                error = None if fut.status == "cancelled" else fut.exception()
+                if isinstance(error, WorkerStartError):
+                    raise ExecutorError(f"a Dask worker could not start: {error}")
+                if on_failure is None:
+                    continue
+                if error is None:
+                    on_failure(task, f"dask: the run was lost: the connection to {where} broke "
+                                     "(scheduler stopped?); --resume runs it again")
+                else:
+                    on_failure(task, f"dask: {type(error).__name__}: {error}")
+        except BaseException:
+            try:
+                client.cancel(list(futures))
+            except Exception:  # noqa: BLE001 - the scheduler may be gone already
+                pass
             raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        finally:
+            _close(client, cluster)
+
+
+def _close(client, cluster) -> None:
+    """Close the client and a local cluster; a scheduler that went away is not an error here."""
+    for thing in (client, cluster):
+        if thing is None:
+            continue
+        try:
+            thing.close(timeout=10) if thing is client else thing.close()
+        except Exception:  # noqa: BLE001 - closing after a lost scheduler may time out
+            pass
 
 
 def execute(fn: Callable, tasks: Sequence, on_result: Callable, executor: str = "process",

@@ -26,7 +26,7 @@ import pandas as pd
 from sim.experiments.design import (Experiment, ExperimentError, design_table, load_experiment,
                                     row_scenarios)
 from sim.experiments.executors import execute
-from sim.outputs import atomic_write
+from sim.outputs import atomic_write, read_keyed_parquet, write_keyed_parquet
 
 OUTPUT_COLUMNS = ["row", "replicate", "seed", "output", "value", "error"]
 
@@ -41,6 +41,11 @@ class SweepTask:
     outputs: tuple[tuple[str, str, int | None], ...]      # (kpi, reduce, years)
     inputs: dict                                          # row -> scenario dict, or row -> x vector
     test_function: dict = field(default_factory=dict)
+    definition: str = ""                                  # the sweep's definition hash (see `definition_sha256`)
+
+    def keys(self) -> dict:
+        """Embedded in the task's files: whose results a file holds."""
+        return {"task_id": self.task_id, "runs": [list(r) for r in self.runs], "definition": self.definition}
 
 
 @dataclass
@@ -51,6 +56,7 @@ class SweepResult:
     new_runs: int
     wall_seconds: float
     analysis: object | None = None
+    redone: int = 0          # tasks whose earlier files were incomplete or another task's
 
 
 # ------------------------------------------------------------------ one task (in a worker)
@@ -119,22 +125,35 @@ def _task_file(out_dir: Path, task_id: int, kind: str) -> Path:
 
 
 def _write_task(out_dir: Path, task: SweepTask, result: dict) -> int:
-    """Store one task's results; the outputs file marks the task as done, so it goes last."""
+    """Store one task's results; the outputs file marks the task as done, so it goes last.
+    An OSError (full disk, read-only folder) leaves no temp file and is raised."""
     if result["metrics"] is not None:
-        atomic_write(_task_file(out_dir, task.task_id, "metrics"),
-                     lambda p: result["metrics"].to_parquet(p, index=False))
+        write_keyed_parquet(_task_file(out_dir, task.task_id, "metrics"), result["metrics"], task.keys())
     else:
         _task_file(out_dir, task.task_id, "metrics").unlink(missing_ok=True)
-    atomic_write(_task_file(out_dir, task.task_id, "outputs"), lambda p: result["outputs"].to_parquet(p, index=False))
+    write_keyed_parquet(_task_file(out_dir, task.task_id, "outputs"), result["outputs"], task.keys())
     return int(result["outputs"]["error"].notna().sum())
 
 
-def _task_state(out_dir: Path, task_id: int) -> str:
-    """'done', 'failed' (some run raised: retried on resume) or 'todo'."""
-    f = _task_file(out_dir, task_id, "outputs")
-    if not f.exists():
-        return "todo"
-    return "failed" if pd.read_parquet(f, columns=["error"])["error"].notna().any() else "done"
+def read_task(out_dir: Path, task: SweepTask) -> tuple[pd.DataFrame, pd.DataFrame | None] | None:
+    """A task's outputs and metrics (None for test functions), or None when its files are missing,
+    truncated, unreadable or another task's (checked against the keys embedded in them)."""
+    outputs = read_keyed_parquet(_task_file(out_dir, task.task_id, "outputs"), task.keys())
+    if outputs is None:
+        return None
+    if task.model != "regie" or outputs["error"].notna().all():
+        return outputs, None
+    metrics = read_keyed_parquet(_task_file(out_dir, task.task_id, "metrics"), task.keys())
+    return (outputs, metrics) if metrics is not None else None
+
+
+def _task_state(out_dir: Path, task: SweepTask) -> str:
+    """'done', 'failed' (some run raised: retried on resume), 'bad' (a file that is incomplete or
+    another task's: run again) or 'todo'."""
+    stored = read_task(out_dir, task)
+    if stored is None:
+        return "bad" if _task_file(out_dir, task.task_id, "outputs").exists() else "todo"
+    return "failed" if stored[0]["error"].notna().any() else "done"
 
 
 def _versions() -> dict:
@@ -158,7 +177,42 @@ def runs_per_task(exp: Experiment) -> int:
     return 1 if exp.model == "regie" else 512
 
 
-def plan_tasks(exp: Experiment, design: pd.DataFrame, inputs: dict[int, object]) -> list[SweepTask]:
+# Rough cost of a run for the time estimate: seconds per simulated year (burn-in included) of a
+# 100×100 city on one core. From `make bench` on the 2-core development machine (20 years of
+# midsize plus 3 of burn-in: 1.2-2.5 s, i.e. 0.05-0.11 s a year); the slower figure is used.
+SECONDS_PER_YEAR_PER_10K_CELLS = 0.11
+
+
+def size_and_time(exp: Experiment, design: pd.DataFrame, tasks: list[SweepTask], runs_todo: int,
+                  workers: int | None) -> str:
+    """One line: the sweep's size and a rough estimate of its time on ``workers`` processes."""
+    rows, reps = int(design["row"].nunique()), exp.replicates
+    n = workers or os.cpu_count() or 1
+    head = f"sweep {exp.name}: {len(design)} runs ({rows} sample rows × {reps} replicate(s)), {runs_todo} to run"
+    if exp.model != "regie":
+        return head + f" (test function {exp.model}: seconds)"
+    from sim.scenario import Scenario
+    first = Scenario.from_dict(next(iter(tasks[0].inputs.values())))   # rows differ in parameters only
+    years = first.horizon_years + first.burn_in_years
+    per_run = SECONDS_PER_YEAR_PER_10K_CELLS * years * first.city.side_cells ** 2 / 1e4
+    minutes = runs_todo * per_run / n / 60
+    when = f"about {minutes:.0f} min" if minutes >= 1 else "under a minute"
+    return (head + f" of {first.horizon_years}-year {first.city.side_cells}×{first.city.side_cells} cities; "
+            f"{when} on {n} worker(s) (rough: {per_run:.1f} s a run on one core)")
+
+
+def definition_sha256(exp: Experiment, base: dict | None) -> str:
+    """Hash of everything that defines a sweep's results: the experiment (without its analysis
+    settings), the fully resolved base scenario (its ``base:`` files and the experiment's
+    ``scenario:`` overrides applied) and the package version. ``--resume`` refuses any change."""
+    import hashlib
+
+    import sim
+    data = {"experiment": exp.sha256(), "base": base, "package_version": sim.__version__}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def plan_tasks(exp: Experiment, design: pd.DataFrame, inputs: dict[int, object], definition: str = "") -> list[SweepTask]:
     size = runs_per_task(exp)
     runs = list(zip(design["row"].astype(int), design["replicate"].astype(int), design["seed"].astype(int)))
     outputs = tuple((o.kpi, o.reduce, o.years) for o in exp.outputs)
@@ -167,7 +221,8 @@ def plan_tasks(exp: Experiment, design: pd.DataFrame, inputs: dict[int, object])
     for task_id, start in enumerate(range(0, len(runs), size)):
         chunk = tuple(runs[start:start + size])
         rows = sorted({r for r, _, _ in chunk})
-        tasks.append(SweepTask(task_id, chunk, exp.model, outputs, {r: inputs[r] for r in rows}, options))
+        tasks.append(SweepTask(task_id, chunk, exp.model, outputs, {r: inputs[r] for r in rows}, options,
+                               definition))
     return tasks
 
 
@@ -197,31 +252,53 @@ def prepare(path: str | Path, out: str | Path | None, resume: bool) -> tuple[Exp
     else:
         firsts = design[design["replicate"] == 0]
         inputs = {int(r): [float(firsts.iloc[i][n]) for n in exp.names] for i, r in enumerate(firsts["row"])}
-    tasks = plan_tasks(exp, design, inputs)
+    definition = definition_sha256(exp, base)
+    tasks = plan_tasks(exp, design, inputs, definition)
     out_dir = Path(out or Path("results") / "sweeps" / exp.name)
     manifest = out_dir / "manifest.json"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ExperimentError([f"--out {out_dir}: exists and is not a folder; choose another --out"])
     if manifest.exists():
-        earlier = json.loads(manifest.read_text())
+        try:
+            earlier = json.loads(manifest.read_text())
+        except (OSError, ValueError):
+            raise ExperimentError([f"{manifest}: unreadable; choose another --out"]) from None
         if not resume:
             raise ExperimentError([f"{out_dir}: holds an earlier sweep; add --resume to continue it or choose another --out"])
-        if earlier.get("experiment_sha256") != exp.sha256():
-            raise ExperimentError([f"{out_dir}: --resume with a different experiment than the sweep there "
-                                   f"({earlier.get('experiment_file')}); choose another --out"])
+        why = _definition_difference(earlier, exp, definition)
+        if why:
+            raise ExperimentError([f"{out_dir}: --resume refused: {why}; choose another --out"])
         for stale in (out_dir / "runs").glob(".*.tmp*"):   # half-written files of a killed sweep
             stale.unlink()
         earlier["experiment"] = exp.model_dump(mode="json")   # the analysis settings may have changed
         atomic_write(manifest, lambda p: Path(p).write_text(json.dumps(earlier, indent=2)))
         return exp, design, tasks, out_dir
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        raise ExperimentError([f"--out {out_dir}: exists and holds no sweep; choose a new or empty folder"])
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "experiments.parquet", lambda p: design.to_parquet(p, index=False))
     atomic_write(manifest, lambda p: Path(p).write_text(json.dumps({
         "experiment_name": exp.name, "experiment_file": str(path), "experiment_sha256": exp.sha256(),
+        "definition_sha256": definition,
         "experiment": exp.model_dump(mode="json"), "base_scenario": base,
         "method": exp.method.name, "rows": int(design["row"].nunique()), "replicates": exp.replicates,
         "runs": len(design), "runs_per_task": runs_per_task(exp), "tasks": len(tasks),
         "seeds": "SeedSequence(seed, spawn_key=(row, replicate)), 63 bits", **_versions(),
         "created_utc": pd.Timestamp.now("UTC").isoformat(timespec="seconds")}, indent=2)))
     return exp, design, tasks, out_dir
+
+
+def _definition_difference(earlier: dict, exp: Experiment, definition: str) -> str | None:
+    """Why a sweep folder's results are not those of this experiment, in words (None: they are)."""
+    import sim
+    if earlier.get("definition_sha256") == definition:
+        return None
+    if earlier.get("package_version") != sim.__version__:
+        return f"it was made by Regie {earlier.get('package_version')}, this is {sim.__version__}"
+    if earlier.get("experiment_sha256") != exp.sha256():
+        return f"the experiment differs from the one there ({earlier.get('experiment_file')})"
+    return ("the base scenario changed since (its resolved contents: its own file, its base: files or "
+            "the experiment's scenario: overrides)")
 
 
 def sweep(path: str | Path, executor: str = "process", workers: int | None = None, scheduler: str | None = None,
@@ -232,8 +309,14 @@ def sweep(path: str | Path, executor: str = "process", workers: int | None = Non
 
     t0 = time.perf_counter()
     exp, design, tasks, out_dir = prepare(path, out, resume)
-    states = {t.task_id: _task_state(out_dir, t.task_id) for t in tasks}
+    states = {t.task_id: _task_state(out_dir, t) for t in tasks}
     todo = [t for t in tasks if states[t.task_id] != "done"]
+    redone = sum(state == "bad" for state in states.values())
+    if redone:
+        print(f"{redone} task(s) of the earlier sweep had an incomplete file or another task's; "
+              "they are run again", file=sys.stderr)
+    if progress and todo:
+        print(size_and_time(exp, design, tasks, sum(len(t.runs) for t in todo), workers), file=sys.stderr)
     total, already = len(design), sum(len(t.runs) for t in tasks if states[t.task_id] == "done")
     bar = tqdm(total=total, initial=already, unit="run", desc=f"sweep {exp.name}", disable=not progress,
                smoothing=0.05)
@@ -258,8 +341,9 @@ def sweep(path: str | Path, executor: str = "process", workers: int | None = Non
                 on_failure=on_failure)
     finally:
         bar.close()
-    n_failed = gather(out_dir)
-    result = SweepResult(out_dir, total, n_failed, sum(len(t.runs) for t in todo), time.perf_counter() - t0)
+    n_failed = gather(out_dir, tasks)
+    result = SweepResult(out_dir, total, n_failed, sum(len(t.runs) for t in todo), time.perf_counter() - t0,
+                         redone=redone)
     _note_run(out_dir, executor if not scheduler else f"dask ({scheduler})", n_workers, result)
     if analyze:
         from sim.experiments.analyze import analyze as run_analysis
@@ -276,14 +360,28 @@ def outputs_stale(out_dir: Path) -> bool:
     return newest > gathered.stat().st_mtime
 
 
-def gather(out_dir: Path) -> int:
-    """Collect the task files into outputs.parquet, metrics.parquet and failures.csv; return failures."""
+def gather(out_dir: Path, tasks: list[SweepTask] | None = None) -> int:
+    """Collect the task files into outputs.parquet, metrics.parquet and failures.csv; return failures.
+
+    With ``tasks`` only files that hold those tasks' results count (see ``read_task``);
+    without (``regie analyze``), every task file that can be read."""
     outs, metrics = [], []
-    for f in sorted((out_dir / "runs").glob("task*.outputs.parquet")):
-        outs.append(pd.read_parquet(f))
-        m = f.with_name(f.name.replace(".outputs.", ".metrics."))
-        if m.exists():
-            metrics.append(pd.read_parquet(m))
+    if tasks is not None:
+        for task in tasks:
+            stored = read_task(out_dir, task)
+            if stored is not None:
+                outs.append(stored[0])
+                if stored[1] is not None:
+                    metrics.append(stored[1])
+    else:
+        for f in sorted((out_dir / "runs").glob("task*.outputs.parquet")):
+            try:
+                outs.append(pd.read_parquet(f))
+                m = f.with_name(f.name.replace(".outputs.", ".metrics."))
+                if m.exists():
+                    metrics.append(pd.read_parquet(m))
+            except (OSError, ValueError):   # truncated or unreadable: that task counts as missing
+                continue
     outputs = pd.concat(outs, ignore_index=True) if outs else pd.DataFrame(columns=OUTPUT_COLUMNS)
     failures = outputs[outputs["error"].notna()]
     ok = outputs[outputs["error"].isna()].drop(columns="error").sort_values(["row", "replicate", "output"])
