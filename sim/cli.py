@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def _int_in(low: int, high: int):
             raise argparse.ArgumentTypeError(f"expected {low}..{high} (got {value})")
         return value
     return check
+
+
+SCHEDULER_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
+
+
+def _scheduler_address(text: str) -> str:
+    """argparse type: a Dask scheduler address, ``tcp://host:port`` (a bare host:port gets tcp://)."""
+    if "://" not in text:
+        text = f"tcp://{text}"
+    if not SCHEDULER_ADDRESS.fullmatch(text) or not 0 < int(text.rsplit(":", 1)[1]) < 65536:
+        raise argparse.ArgumentTypeError(f"expected tcp://HOST:PORT with a port 1..65535 (got {text!r})")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -82,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
                           "(a local Dask cluster, or the one at --scheduler)")
     swp.add_argument("--workers", type=_int_in(1, 1024), default=None,
                      help="processes for the process pool or a local Dask cluster (default: all cores)")
-    swp.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+    swp.add_argument("--scheduler", type=_scheduler_address, default=None, metavar="tcp://HOST:PORT",
                      help="address of a running Dask scheduler (implies --executor dask)")
     swp.add_argument("--out", type=Path, default=None, help="output folder (default: results/sweeps/<name>/)")
     swp.add_argument("--resume", action="store_true", help="continue the sweep in --out: skip finished runs, "
@@ -148,14 +161,30 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
+WRITE_ERROR_HINT = ("every finished run is kept; free space (or choose a writable --out) and run the same "
+                    "command with --resume")
+
+
+def _write_error(e: OSError) -> str:
+    where = f"{e.filename}: " if e.filename else ""
+    return f"cannot write results: {where}{e.strerror or e}; {WRITE_ERROR_HINT}"
+
+
 def _compare(args: argparse.Namespace) -> int:
     from sim.experiments.compare import CompareError, compare
+    from sim.experiments.executors import ExecutorError
     try:
         result = compare([str(p) for p in args.scenarios], replicates=args.replicates, workers=args.workers,
                          out=args.out, lang=args.lang, resume=args.resume, progress=not args.quiet)
     except CompareError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ExecutorError as e:
+        print(f"{e}; finished runs are kept: run the same command with --resume", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(_write_error(e), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: finished runs are kept; run the same command with --resume to continue",
               file=sys.stderr)
@@ -169,13 +198,19 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from sim.experiments.executors import ExecutorError
+    from sim.experiments.executors import ExecutorError, SchedulerUnreachable
     from sim.experiments.sweep import sweep
     try:
         result = sweep(args.experiment, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                        out=args.out, resume=args.resume, progress=not args.quiet, analyze=False)
-    except ExecutorError as e:
+    except SchedulerUnreachable as e:
         print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ExecutorError as e:
+        print(f"{e}; finished runs are kept: run the same command with --resume", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(_write_error(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: finished runs are kept; run the same command with --resume to continue",
@@ -193,7 +228,12 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _analyze(args: argparse.Namespace) -> int:
     from sim.experiments.analyze import analyze
-    result = analyze(args.folder, allow_missing=args.allow_missing, lang=args.lang)
+    try:
+        result = analyze(args.folder, allow_missing=args.allow_missing, lang=args.lang)
+    except OSError as e:
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"cannot write the analysis: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
     for note in result.notes:
         print(note, file=sys.stderr)
     print((result.out_dir / "summary.md").read_text())

@@ -21,6 +21,7 @@ import json
 import sys
 import time
 import traceback
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,7 +150,7 @@ def read_run(out_dir: Path, task: RunTask) -> pd.DataFrame | None:
         with np.load(_run_file(out_dir, task, ".npz")) as z:
             if not all(k in z.files and z[k].ndim == 2 for k in MAP_KEYS):
                 return None
-    except (OSError, ValueError, EOFError, KeyError):   # missing, truncated or not a zip
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):   # missing, truncated or not a zip
         return None
     return metrics
 

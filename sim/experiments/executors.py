@@ -182,13 +182,33 @@ def _dask_plugin(warm: bool):
 def _quiet_dask_logs():
     """distributed logs whole tracebacks when it loses its scheduler; we say it in one line."""
     import logging
-    log = logging.getLogger("distributed")
-    level = log.level
-    log.setLevel(logging.CRITICAL)
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    loggers = [logging.getLogger(n) for n in names]   # distributed sets levels per module logger
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL + 1)
     try:
         yield
     finally:
-        log.setLevel(level)
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
+
+
+class SchedulerUnreachable(ExecutorError):
+    """No Dask scheduler answers at the given address (found before anything is written)."""
+
+
+def check_scheduler(address: str, timeout_seconds: float = 10.0) -> None:
+    """Connect to the Dask scheduler at ``address`` once, so that a wrong address is reported
+    before a sweep folder is made; raises SchedulerUnreachable."""
+    from distributed import Client
+    with _quiet_dask_logs():
+        try:
+            client = Client(address, timeout=f"{timeout_seconds}s")
+        except (OSError, TimeoutError, ValueError) as e:
+            raise SchedulerUnreachable(f"--scheduler {address}: no Dask scheduler answers there "
+                                       f"({' '.join(str(e).split()) or type(e).__name__})") from None
+        _close(client, None)
 
 
 def run_dask(fn: Callable, tasks: Sequence, on_result: Callable[[Any, Any], None], workers: int,

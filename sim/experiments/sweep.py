@@ -242,8 +242,10 @@ def _check_outputs(exp: Experiment, first_scenario: dict, source: str) -> None:
         raise ExperimentError(problems)
 
 
-def prepare(path: str | Path, out: str | Path | None, resume: bool) -> tuple[Experiment, pd.DataFrame, list[SweepTask], Path]:
-    """Validate the experiment and every sampled scenario, and set up (or check) the folder."""
+def prepare(path: str | Path, out: str | Path | None, resume: bool,
+            scheduler: str | None = None) -> tuple[Experiment, pd.DataFrame, list[SweepTask], Path]:
+    """Validate the experiment and every sampled scenario, check that the scheduler answers,
+    and set up (or check) the folder: nothing is written before the input is known to be good."""
     exp, base = load_experiment(path)
     design = design_table(exp, base)
     if exp.model == "regie":
@@ -252,6 +254,9 @@ def prepare(path: str | Path, out: str | Path | None, resume: bool) -> tuple[Exp
     else:
         firsts = design[design["replicate"] == 0]
         inputs = {int(r): [float(firsts.iloc[i][n]) for n in exp.names] for i, r in enumerate(firsts["row"])}
+    if scheduler:
+        from sim.experiments.executors import check_scheduler
+        check_scheduler(scheduler)
     definition = definition_sha256(exp, base)
     tasks = plan_tasks(exp, design, inputs, definition)
     out_dir = Path(out or Path("results") / "sweeps" / exp.name)
@@ -308,7 +313,7 @@ def sweep(path: str | Path, executor: str = "process", workers: int | None = Non
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    exp, design, tasks, out_dir = prepare(path, out, resume)
+    exp, design, tasks, out_dir = prepare(path, out, resume, scheduler)
     states = {t.task_id: _task_state(out_dir, t) for t in tasks}
     todo = [t for t in tasks if states[t.task_id] != "done"]
     redone = sum(state == "bad" for state in states.values())
