@@ -1,0 +1,83 @@
+"""Keyed random streams (sim/streams.py): Philox4x32-10 known answers, and draws fixed by
+(seed, purpose, step, entity, k) alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.streams import Streams, philox4x32
+
+# Random123's published known-answer vectors for Philox4x32-10 (its tests/kat_vectors).
+KAT = [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+]
+
+
+@pytest.mark.parametrize("counter, key, expected", KAT)
+def test_philox_reproduces_the_random123_known_answers(counter, key, expected):
+    assert tuple(int(w) for w in philox4x32(*counter, *key)) == expected
+
+
+def test_vectorised_philox_equals_one_counter_at_a_time():
+    c = np.arange(50, dtype=np.uint64) * np.uint64(2654435761)
+    whole = philox4x32(7, c, c ^ np.uint64(5), 3, 11, 13)
+    for i in range(50):
+        one = philox4x32(7, c[i], c[i] ^ np.uint64(5), 3, 11, 13)
+        assert all(int(a[i]) == int(b) for a, b in zip(whole, one))
+
+
+def test_a_draw_depends_on_its_key_only_not_on_what_else_is_drawn():
+    s = Streams(2025)
+    alone = s.uniform("business.exit", 12, [417])
+    among = s.uniform("business.exit", 12, np.arange(1000))
+    s.uniform("instrument.bibob.screening", 12, np.arange(50))    # another purpose drawing in between
+    again = Streams(2025).uniform("business.exit", 12, np.arange(2000))
+    assert alone[0] == among[417] == again[417]
+    assert np.array_equal(among, again[:1000])
+
+
+def test_seeds_purposes_steps_entities_and_k_give_different_numbers():
+    base = Streams(1).uniform("a", 0, np.arange(1000))
+    for other in (Streams(2).uniform("a", 0, np.arange(1000)), Streams(1).uniform("b", 0, np.arange(1000)),
+                  Streams(1).uniform("a", 1, np.arange(1000)), Streams(1).uniform("a", -1, np.arange(1000)),
+                  Streams(1).uniform("a", 0, np.arange(1000), k=1), Streams(1).uniform("a", 0, np.arange(1, 1001))):
+        assert abs(np.corrcoef(base, other)[0, 1]) < 0.1
+        assert not np.any(base == other)
+
+
+def test_uniforms_are_uniform_and_independent():
+    u = Streams(9).uniforms("household.move_out", 5, np.arange(20_000), 3)
+    assert u.shape == (20_000, 3) and u.min() >= 0.0 and u.max() < 1.0
+    for j in range(3):
+        assert stats.kstest(u[:, j], "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(u[:, 0], u[:, 1])[0, 1]) < 0.03
+    assert abs(np.corrcoef(u[:-1, 0], u[1:, 0])[0, 1]) < 0.03      # neighbouring entities
+
+
+def test_order_of_the_others_is_kept_when_one_entity_joins():
+    s = Streams(4)
+    slots = np.array([3, 8, 15, 16, 23, 42])
+    before = slots[s.order("owner.order", 7, slots)]
+    with_new = np.append(slots, 99)
+    after = with_new[s.order("owner.order", 7, with_new)]
+    assert list(after[after != 99]) == list(before)
+
+
+def test_choice_follows_the_weights_and_never_picks_a_zero_weight():
+    w = np.array([0.0, 1.0, 3.0, 0.0, 6.0])
+    picks = Streams(3).choice("entrant.search", 2, np.arange(50_000), w)
+    counts = np.bincount(picks, minlength=5)
+    assert counts[0] == counts[3] == 0
+    assert stats.chisquare(counts[[1, 2, 4]], 50_000 * np.array([0.1, 0.3, 0.6])).pvalue > 1e-3
+
+
+def test_generators_are_keyed_and_reproducible():
+    a = Streams(5).generator("entrant.arrivals.horeca", 10, 0).poisson(3.0, 100)
+    b = Streams(5).generator("entrant.arrivals.horeca", 10, 0).poisson(3.0, 100)
+    c = Streams(5).generator("entrant.arrivals.horeca", 11, 0).poisson(3.0, 100)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
