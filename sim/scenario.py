@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -681,50 +683,210 @@ class Scenario(Strict):
 
 
 # ---------------------------------------------------------------- YAML loading
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last)."""
+# Limits that keep reading a file within about a second and a few MB whatever it holds (PyYAML's
+# pure-Python reader handles some 30,000 values a second); the shipped files are far below them.
+MAX_FILE_BYTES = 256_000
+"""Largest scenario or experiment file read (bytes); shipped files are a few kB."""
+MAX_WRITTEN = 10_000
+"""Largest number of YAML values (scalars, lists, mappings, aliases) written in a document; a scenario has a few hundred."""
+MAX_NODES = 100_000
+"""Largest number of YAML values in a document after expanding aliases: refuses alias bombs ("billion laughs")."""
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings in a document (after expanding aliases); a scenario has about 6."""
+MAX_INT_DIGITS = 100
+"""Longest integer literal read (digits); longer ones are refused before Python converts them."""
+
+
+if getattr(yaml, "__with_libyaml__", False):
+    class _SafeBase(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver,
+                    yaml._yaml.CParser):
+        """Safe loading on libyaml's scanner and parser (fast on any input) with PyYAML's Python
+        composer, so that the counting below sees every node."""
+
+        def __init__(self, stream):
+            yaml._yaml.CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+else:                                  # pragma: no cover - PyYAML built without libyaml
+    _SafeBase = yaml.SafeLoader
+
+
+class _StrictLoader(_SafeBase):
+    """Safe loader that refuses duplicate and unhashable keys (PyYAML silently keeps the last
+    duplicate) and documents too large or too deep (counted while composing, before anything is built)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def fetch_flow_collection_start(self, token_class):
+        # (pure-Python scanner only) it looks ahead over every open [ or { (possible keys), which costs time
+        # quadratic in their nesting: stop at the limit before looking further
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, f"nested more than {MAX_DEPTH} levels deep", self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
+    def compose_node(self, parent, index):
+        self._nodes += 1
+        if self._nodes > MAX_WRITTEN:
+            raise yaml.composer.ComposerError(
+                None, None, f"document too large: more than {MAX_WRITTEN:,} values", self.peek_event().start_mark)
+        if self._depth >= MAX_DEPTH and not self.check_event(yaml.AliasEvent, yaml.ScalarEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded(node)
+        return node
+
+
+def _check_expanded(root: yaml.Node) -> None:
+    """Refuse a composed document whose aliases expand beyond MAX_NODES values or MAX_DEPTH levels,
+    or that contains itself; memoised per node, so an alias bomb costs no more than its text."""
+    sizes: dict[int, tuple[int, int]] = {}   # id(node) -> (values, levels) once expanded
+    open_: set[int] = set()
+
+    def measure(node: yaml.Node, depth: int) -> tuple[int, int]:
+        known = sizes.get(id(node))
+        if known is None:
+            if id(node) in open_:
+                raise yaml.composer.ComposerError(None, None, "an alias refers to the list or mapping that "
+                                                  "contains it (a recursive document)", node.start_mark)
+            if depth > MAX_DEPTH + 1:     # a value below MAX_DEPTH nested lists/mappings: stop before recursing on
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep "
+                                                  "once aliases are expanded", node.start_mark)
+            open_.add(id(node))
+            children = (node.value if isinstance(node, yaml.SequenceNode) else
+                        [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+            count, levels = 1, 0
+            for child in children:
+                c, d = measure(child, depth + 1)
+                count, levels = count + c, max(levels, d)
+                if count > MAX_NODES:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"document too large: more than {MAX_NODES:,} values once aliases "
+                        "are expanded (an alias bomb?)", node.start_mark)
+            open_.discard(id(node))
+            known = sizes[id(node)] = (count, levels + (1 if children or not isinstance(node, yaml.ScalarNode) else 0))
+        if depth + known[1] > MAX_DEPTH + 1:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep once "
+                                              "aliases are expanded", node.start_mark)
+        return known
+
+    measure(root, 1)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
-    seen: dict = {}
+    """A mapping with YAML merge keys (``<<: *anchor`` or ``<<: [*a, *b]``: the node's own keys win,
+    then the merged mappings in the order listed); a key written twice in the node itself fails."""
+    merged: list[dict] = []
+    own: dict = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        if key_node.tag == _MERGE_TAG:
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for src in sources:
+                if not isinstance(src, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"a merge key (<<) takes a mapping or a list of mappings, found {src.id}", src.start_mark)
+                merged.append(loader.construct_object(src, deep=True))
+            continue
+        key = "=" if key_node.tag == _VALUE_TAG else loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {type(key).__name__} cannot be a key (keys are names or numbers)", key_node.start_mark)
+        if key in own:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen[key] = loader.construct_object(value_node, deep=deep)
-    return seen
+        own[key] = loader.construct_object(value_node, deep=deep)
+    if not merged:
+        return own
+    out: dict = {}
+    for src in reversed(merged):      # the first mapping listed wins among the merged ones
+        out.update(src)
+    out.update(own)
+    return out
+
+
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    digits = sum(ch.isalnum() for ch in node.value)
+    if digits > MAX_INT_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {digits} digits is too large (at most {MAX_INT_DIGITS})", node.start_mark)
+    return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def read_yaml(path: Path) -> dict:
-    """Read one YAML mapping with clear one-line errors."""
-    if not path.exists():
-        raise ScenarioError([f"{path}: file not found"])
-    if path.is_dir():
-        raise ScenarioError([f"{path}: is a folder, expected a YAML file"])
+    """Read one YAML mapping with clear one-line errors (never a traceback, never a hang)."""
+    path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ScenarioError([f"{path}: is a broken symbolic link (its target does not exist)"]) from None
+        raise ScenarioError([f"{path}: file not found"]) from None
+    except OSError as e:
+        raise ScenarioError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ScenarioError([f"{path}: is a folder, expected a YAML file"])
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError([f"{path}: is not a regular file (a pipe, socket or device), expected a YAML file"])
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError([f"{path}: file of {info.st_size:,} bytes is too large for a scenario or experiment "
+                             f"(at most {MAX_FILE_BYTES:,})"])
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise ScenarioError([f"{path}: is UTF-16 text; save the file as UTF-8"]) from None
         raise ScenarioError([f"{path}: not valid UTF-8 text (byte {e.start}); save the file as UTF-8"]) from None
     except OSError as e:
         raise ScenarioError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([f"{path}: file is too large for a scenario or experiment (at most {MAX_FILE_BYTES:,} bytes)"])
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ScenarioError([f"{path}: {where}YAML error: {e.problem or e.context}"]) from None
+        problem = _one_line(e.problem or e.context)
+        if "maximum nesting depth" in problem:       # libyaml's own limit (1000 levels), met while looking ahead
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        elif e.problem and e.context:
+            problem += f" ({_one_line(e.context)})"
+        raise ScenarioError([f"{path}: {where}YAML error: {problem}"]) from None
     except yaml.YAMLError as e:
-        raise ScenarioError([f"{path}: YAML error: {' '.join(str(e).split())}"]) from None
+        raise ScenarioError([f"{path}: YAML error: {_one_line(str(e))}"]) from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as e:   # guards behind the limits above
+        raise ScenarioError([f"{path}: cannot read this YAML: {_one_line(str(e)) or type(e).__name__}"]) from None
     if data is None:
         raise ScenarioError([f"{path}: file is empty (expected a scenario mapping)"])
     if not isinstance(data, dict):
         raise ScenarioError([f"{path}: expected a mapping of scenario keys at the top level (got {type(data).__name__})"])
     return data
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 MAX_BASE_CHAIN = 20
@@ -740,10 +902,16 @@ def load_resolved(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
         return data
     if not isinstance(base, str):
         raise ScenarioError([f"{path}: base: expected a file name (got {base!r})"])
-    base_path = (path.parent / base).resolve()
+    if len(_chain) >= MAX_BASE_CHAIN:
+        raise ScenarioError([f"{path}: base: more than {MAX_BASE_CHAIN} files in the base: chain"])
+    try:
+        base_path = (path.parent / base).resolve()
+        found = base_path.exists()
+    except (OSError, ValueError) as e:      # a name the file system refuses (too long, a NUL byte, a loop)
+        raise ScenarioError([f"{path}: base: cannot use {base!r} as a file name ({e})"]) from None
     if base_path in _chain or base_path == path.resolve():
         raise ScenarioError([f"{path}: base: circular reference to {base}"])
-    if not base_path.exists():
+    if not found:
         raise ScenarioError([f"{path}: base: file not found: {base}"])
     return deep_merge(load_resolved(base_path, _chain + (path.resolve(),)), data)
 

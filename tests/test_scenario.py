@@ -609,6 +609,43 @@ def test_shipped_scenarios_have_no_warnings():
     assert check_files([str(p) for p in SCENARIO_FILES]) == ([], [])
 
 
+# ---------------------------------------------------------------- YAML hazards (in process; the CLI battery is in test_hostile_inputs)
+def test_merge_keys_merge_and_own_keys_win(tmp_path):
+    s = Scenario.from_yaml(write(tmp_path, "m.yaml", (
+        "agents:\n  businesses:\n    sectors:\n"
+        "      daily: &a {gross_margin: 0.3, local_share: 0.5}\n"
+        "      craft: &b {gross_margin: 0.4, fixed_cost_eur_m2: 100}\n"
+        "      independent:\n        <<: [*a, *b]\n        local_share: 0.2\n")))
+    ind = s.agents.businesses.sectors["independent"]
+    assert (ind.gross_margin, ind.local_share, ind.fixed_cost_eur_m2) == (0.3, 0.2, 100.0)   # first listed wins
+
+
+@pytest.mark.parametrize("text, word", [
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh")), "100,000 values"),
+    ("name: " + "[" * 60 + "]" * 60 + "\n", "nested more than 50 levels"),
+    ("name: &r {x: *r}\n", "recursive document"),
+    ("{[1]: 2}\n", "a list cannot be a key"),
+    ("seed: " + "1" * 200 + "\n", "200 digits"),
+], ids=["laughs", "deep", "recursive", "unhashable", "long-int"])
+def test_yaml_hazard_is_one_line(tmp_path, text, word):
+    import time
+    t0 = time.perf_counter()
+    msg = one_problem(tmp_path, text)
+    assert word in msg and "YAML error" in msg, msg
+    assert time.perf_counter() - t0 < 5, "took too long"
+
+
+def test_special_files_are_refused_without_reading(tmp_path):
+    import os
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)                                              # reading it would block forever
+    assert problems_of(fifo) == [f"{fifo}: is not a regular file (a pipe, socket or device), expected a YAML file"]
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    assert problems_of(link) == [f"{link}: is a broken symbolic link (its target does not exist)"]
+
+
 @pytest.mark.parametrize("series, shown", [("{~: 1.0}", "~ (null)"), ("{x: 1.0}", "'x'"), ("{2025.5: 1.0}", "2025.5"),
                                            ("{false: 1.0}", "False"), ("[[~, 1.0]]", "~ (null)"),
                                            ('[["2025", 1.0]]', "'2025'")],
