@@ -653,3 +653,42 @@ def test_special_files_are_refused_without_reading(tmp_path):
 def test_odd_series_years(tmp_path, series, shown):
     msg = one_problem(tmp_path, f"context:\n  cap_rate:\n    series: {series}\n")
     assert_message(msg, "context.cap_rate.series", f"{shown} is not one")
+
+
+@pytest.mark.parametrize("content, word", [
+    ("name: x\n".encode("utf-16"), "UTF-16"),
+    (b"name: a\n---\nname: b\n", "another document"),
+    (b"context:\n  cap_rate:\n    series: {99999999999999999999999: 0.05}\n", "1900..2300"),
+    (b"horizon_years: 99999999999999999999\n", "less than or equal to 100"),
+    (b"market:\n  anchor_square: " + b"9" * 99 + b"\n", None),          # a large integer is a number
+], ids=["utf16", "two-documents", "huge-series-year", "huge-int-for-a-count", "large-int-is-a-number"])
+def test_more_hostile_yaml(tmp_path, content, word):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(content)
+    if word is None:
+        assert Scenario.from_yaml(path).market.anchor_square == float("9" * 99)
+        return
+    (msg,) = problems_of(path)
+    assert msg.startswith(f"{path}: ") and word in msg, msg
+
+
+def test_symlink_loop_is_one_line(tmp_path):
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    (msg,) = problems_of(loop)
+    assert msg.startswith(f"{loop}: "), msg
+
+
+@pytest.mark.parametrize("text, key_path, word", [
+    ("agents:\n  households:\n    size_mean: 1000\n", "agents.households.size_mean", "less than or equal to 10"),
+    ("agents:\n  households:\n    rent_amenity_elasticity: 1000\n", "agents.households.rent_amenity_elasticity", "2"),
+    ("agents:\n  households:\n    upper_floor_dwellings_mean: 1.0e+9\n", "agents.households.upper_floor_dwellings_mean", "20"),
+    ("agents:\n  households:\n    fill_per_year: 1.0e+300\n", "agents.households.fill_per_year", "365"),
+    ("agents:\n  businesses:\n    front_entry_rate_per_1000_units: 1.0e+9\n",
+     "agents.businesses.front_entry_rate_per_1000_units", "1000"),
+    ("agents:\n  owners:\n    kinds:\n      local: {count_per_1000_parcels: 1.0e+9}\n",
+     "agents.owners.kinds.local.count_per_1000_parcels", "1000"),
+], ids=["household-size", "rent-elasticity", "dwellings-per-floor", "fill-rate", "front-rate", "owner-count"])
+def test_bounds_where_runs_crashed_or_overflowed(tmp_path, text, key_path, word):
+    # found by bench/fuzz_inputs.py: each value ran out of memory, hung, overflowed or gave NaN before
+    assert_message(one_problem(tmp_path, text), key_path, word)
