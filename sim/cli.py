@@ -257,7 +257,10 @@ def _instruments(kinds: list[str]) -> int:
 
 def _validate(files: list[str]) -> int:
     from sim.experiments.design import check_experiment, is_experiment_file
-    problems = validate_files([f for f in files if not is_experiment_file(f)])
+    from sim.scenario import check_files
+    problems, warnings = check_files([f for f in files if not is_experiment_file(f)])
+    for line in warnings:                       # valid but probably unintended: reported, exit status 0
+        print(f"warning: {line}", file=sys.stderr)
     for f in filter(is_experiment_file, files):
         try:
             check_experiment(f)

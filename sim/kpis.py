@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.agents.households import rent_burden_share
-from sim.agents.owners import conversion_metric
-from sim.kernels import KPI_LAYOUT, kpi_reduce
 from sim.uses import COMMERCIAL_CODES, MUNICIPALITY, RESIDENTIAL, STREET_NAMES, USE_CODE, USE_NAMES, VACANT
+
+# The agent modules (Mesa) and the kernels (numba) are imported inside the functions that compute
+# KPIs: `known_metrics`, which `regie validate` uses, needs neither.
 
 # Conversions turn a unit that last held a commercial use (or none) into housing.
 CONVERSION_PAIRS = tuple((int(f), RESIDENTIAL) for f in (VACANT, *COMMERCIAL_CODES))
@@ -45,6 +45,7 @@ def shannon(counts: np.ndarray) -> float:
 
 def grid_kpis(k: np.ndarray, footfall_start: float) -> dict[str, float]:
     """KPIs that follow from the grid sums of ``kpi_reduce``."""
+    from sim.kernels import KPI_LAYOUT
     L = KPI_LAYOUT
     count, floor = k[L["use_count"]], k[L["use_floor_m2"]]
     units, vac = k[L["units_by_street"]], k[L["vacant_by_street"]]
@@ -70,7 +71,9 @@ def grid_kpis(k: np.ndarray, footfall_start: float) -> dict[str, float]:
 
 
 def compute_kpis(model: "CityModel") -> dict[str, float]:
-    """Every KPI of the model's current state, by metric name."""
+    """Every KPI of the model's current state, by metric name (``known_metrics`` lists them)."""
+    from sim.agents.households import rent_burden_share
+    from sim.kernels import kpi_reduce
     par = model.parcels
     k = kpi_reduce(par.land, par.use, par.street_class, par.floor_m2, par.vacant_since, par.condition,
                    par.footfall, model.steps, model.spy)
@@ -93,7 +96,7 @@ def compute_kpis(model: "CityModel") -> dict[str, float]:
     conversions = getattr(model, "conversions", {})
     # every possible pair is always recorded (0 until it happens): the same metric set in every run
     for f, t in CONVERSION_PAIRS:
-        out[conversion_metric(f, t)] = float(conversions.get((f, t), 0))
+        out[conversion_metric_name(f, t)] = float(conversions.get((f, t), 0))
     unexpected = set(conversions) - set(CONVERSION_PAIRS)
     assert not unexpected, f"conversion pairs outside CONVERSION_PAIRS: {unexpected}"
     out["conversions_total"] = float(sum(conversions.values()))
@@ -104,12 +107,15 @@ def compute_kpis(model: "CityModel") -> dict[str, float]:
     return out
 
 
+SECTOR_VACANCY = ("comparison", "independent", "daily")   # retail sectors with a vacancy rate of their own
+
+
 def vacancy_by_sector(par) -> dict[str, float]:
     """Vacancy per retail sector: vacant units that last held the sector over those plus its occupied units."""
     isp = par.is_parcel
     vacant = isp & (par.use == USE_CODE["vacant"])
     out = {}
-    for name in ("comparison", "independent", "daily"):
+    for name in SECTOR_VACANCY:
         code = USE_CODE[name]
         v = int((vacant & (par.last_use == code)).sum())
         out[f"vacancy_{name}"] = _share(v, v + int((isp & (par.use == code)).sum()))
@@ -133,3 +139,39 @@ def municipal_kpis(model: "CityModel") -> dict[str, float]:
     out["net_public_cost_eur"] = float(getattr(model, "net_public_cost_eur", 0.0))
     out["property_fund_eur"] = float(model.municipality.fund_eur)
     return out
+
+
+# ---------------------------------------------------------------- the metric names of a run
+GRID_METRICS = ("vacancy_units", "vacancy_floor", "longterm_vacancy_1y", "longterm_vacancy_3y",
+                "diversity_shannon", "craft_culture_m2", "footfall_index", "condition_mean", "condition_poor_share")
+AGENT_METRICS = ("households", "residents", "dwellings_occupied", "dwellings", "rent_burden_over_40",
+                 "fronts_active", "fronts_detected", "businesses", "business_entries", "business_exits", "sales",
+                 "conversions_total", "owner_value_eur")
+MUNICIPAL_METRICS = ("municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "property_fund_eur")
+LEDGER_METRICS = ("spend_eur", "income_eur", "staff_hours")   # per instrument: <book>_<instrument name>
+
+
+def known_metrics(scenario) -> set[str]:
+    """Every metric name a run of ``scenario`` records (all of them at every step, from step 0).
+
+    Read from the same tables as ``compute_kpis``: grid KPIs per street class and use,
+    vacancy of the retail sectors, every conversion pair, the ledger books and the
+    ``<name>_<key>`` metrics of each instrument (its config's ``kpi_keys``, under the
+    ledger name ``build_instruments`` gives it). Needs neither Mesa nor numba.
+    """
+    from sim.instruments import build_instruments
+
+    names = set(GRID_METRICS) | set(AGENT_METRICS) | set(MUNICIPAL_METRICS)
+    names |= {f"vacancy_units_{s}" for s in STREET_NAMES}
+    names |= {f"share_{u}" for u in USE_NAMES}
+    names |= {f"vacancy_{s}" for s in SECTOR_VACANCY}
+    names |= {conversion_metric_name(f, t) for f, t in CONVERSION_PAIRS}
+    for instrument in build_instruments(scenario.instruments):
+        names |= {f"{book}_{instrument.name}" for book in LEDGER_METRICS}
+        names |= {f"{instrument.name}_{key}" for key in instrument.config_class.kpi_keys}
+    return names
+
+
+def conversion_metric_name(from_code: int, to_code: int) -> str:
+    """``conversions_<from>_to_<to>``: the name ``sim.agents.owners.conversion_metric`` records."""
+    return f"conversions_{USE_NAMES[from_code]}_to_{USE_NAMES[to_code]}"

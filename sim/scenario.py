@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -34,6 +36,27 @@ class ScenarioError(ValueError):
         super().__init__("\n".join(problems))
 
 
+class Problems(ValueError):
+    """Raised by a validator that finds problems below the object it validates.
+
+    ``items`` holds (key path relative to that object, message) pairs; ``problem_lines``
+    turns each into one ``file: key.path: message`` line at its own key path."""
+
+    def __init__(self, items: list[tuple[str, str]]):
+        self.items = items
+        super().__init__("; ".join(f"{k}: {m}" if k else m for k, m in items))
+
+
+def _join(*parts: str) -> str:
+    """Join key paths: ``a`` + ``b`` → ``a.b``; ``a`` + ``[0]`` → ``a[0]``."""
+    out = ""
+    for p in parts:
+        if not p:
+            continue
+        out = p if not out else out + (p if p.startswith("[") else "." + p)
+    return out
+
+
 class Strict(BaseModel):
     """Base of every schema object: unknown keys fail, objects are immutable."""
 
@@ -42,24 +65,24 @@ class Strict(BaseModel):
 
 
 class PerStreet(Strict):
-    """One number per street class."""
+    """One non-negative number per street class (footfall weights, cap-rate premiums)."""
 
-    A1: float
-    A2: float
-    B: float
-    C: float
-    residential: float
+    A1: Annotated[float, Field(ge=0.0)]
+    A2: Annotated[float, Field(ge=0.0)]
+    B: Annotated[float, Field(ge=0.0)]
+    C: Annotated[float, Field(ge=0.0)]
+    residential: Annotated[float, Field(ge=0.0)]
 
     def as_tuple(self) -> tuple[float, float, float, float, float]:
         return (self.A1, self.A2, self.B, self.C, self.residential)
 
 
 class PerIncome(Strict):
-    """One number per household income class."""
+    """One non-negative number per household income class (incomes, shares)."""
 
-    low: float
-    middle: float
-    high: float
+    low: Annotated[float, Field(ge=0.0)]
+    middle: Annotated[float, Field(ge=0.0)]
+    high: Annotated[float, Field(ge=0.0)]
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.low, self.middle, self.high)
@@ -85,21 +108,33 @@ class Series(Strict):
     @classmethod
     def _sorted_unique(cls, v: Any) -> Any:
         if isinstance(v, list):  # also accept [[year, value], ...]
-            try:
-                pairs = [(int(a), b) for a, b in v]
-            except (TypeError, ValueError) as e:
-                raise ValueError("a series is a mapping year: value or a list of [year, value] pairs") from e
-            years = [a for a, _ in pairs]
+            if not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in v):
+                raise ValueError("a series is a mapping year: value or a list of [year, value] pairs")
+            years = [_series_year(a) for a, _ in v]
             if len(set(years)) != len(years):
                 raise ValueError(f"duplicate years in series {years}")
-            v = dict(pairs)
+            v = dict(zip(years, (b for _, b in v)))
         if isinstance(v, dict):
-            years = [int(k) for k in v]
+            years = [_series_year(k) for k in v]
             if not v:
                 raise ValueError("a series needs at least one year")
             if any(b <= a for a, b in zip(years, years[1:])):
                 raise ValueError(f"series years must be strictly increasing, got {years}")
         return v
+
+
+SERIES_YEARS = (1900, 2300)
+"""Range of a series year: start years run 1990..2100 and horizons up to 100 years, with room for points before and after."""
+
+
+def _series_year(key: Any) -> int:
+    """A series key as a calendar year; anything else (``~``, text, fractions, booleans) is refused."""
+    if isinstance(key, bool) or not isinstance(key, int):
+        shown = "~ (null)" if key is None else repr(key)
+        raise ValueError(f"series years are whole calendar years such as 2030, and {shown} is not one")
+    if not SERIES_YEARS[0] <= key <= SERIES_YEARS[1]:
+        raise ValueError(f"series years lie in {SERIES_YEARS[0]}..{SERIES_YEARS[1]}, and {key} does not")
+    return key
 
 
 def _driver_tag(v: Any) -> str | None:
@@ -187,9 +222,9 @@ class ContextConfig(Strict):
     online_share: dict[str, ShareDriver] = Field(default_factory=_online_defaults)
     """Share of the sector's spending that goes online (0..1) per commercial sector. Source: DESIGN §6 (CBS/Panteia 2015-2019, 2024 secondary source); per-sector split and trend: assumption."""
     visitor_demand: Driver = Trend(value=1.0, per_year=-0.005)
-    """Visitor demand index (start year = 1). Footfall in Dutch shopping areas fell 22% 2004-2019 (DESIGN §6); large cities recovered by 2024: a mild -0.5%/yr trend is an assumption."""
+    """Visitor demand index (start year = 1), 0..10 over the simulated period (would-be entrants scale with it). Footfall in Dutch shopping areas fell 22% 2004-2019 (DESIGN §6); large cities recovered by 2024: a mild -0.5%/yr trend is an assumption."""
     housing_demand: Driver = 1.0
-    """Housing demand index (1 = vacant dwellings are let at the usual pace). Assumption."""
+    """Housing demand index (1 = vacant dwellings are let at the usual pace), 0..10 over the simulated period. Assumption."""
     cap_rate: Driver = 0.055
     """Capitalisation rate of prime (A1) retail property (1/yr). Assumption within the 4-6% range of Dutch prime high-street yields."""
     interest_rate: Driver = 0.04
@@ -197,7 +232,7 @@ class ContextConfig(Strict):
     construction_cost_eur_m2: Driver = 1400.0
     """Cost of converting a ground-floor unit to housing (EUR per m2 floor). Assumption (Dutch transformation projects: EUR 1,000-1,800 per m2)."""
     crime_pressure: Driver = 1.0
-    """Undermining pressure index (1 = today's rate of front-business entries). Assumption."""
+    """Undermining pressure index (1 = today's rate of front-business entries), 0..10 over the simulated period. Assumption."""
 
     @field_validator("online_share")
     @classmethod
@@ -242,8 +277,8 @@ class SectorParams(Strict):
     """Elasticity of sales to the local footfall/resident index (dimensionless)."""
     local_share: Share
     """Share of sales that comes from residents nearby rather than visitors (0..1)."""
-    entry_rate_per_1000_units: NonNeg
-    """Searching would-be entrants per year per 1,000 commercial units at visitor demand 1 (1/yr), scaled by visitor_demand^(1 − local_share); most find no suitable vacant unit."""
+    entry_rate_per_1000_units: Annotated[float, Field(ge=0.0, le=1000.0)]
+    """Searching would-be entrants per year per 1,000 commercial units at visitor demand 1 (1/yr), scaled by visitor_demand^(1 − local_share); most find no suitable vacant unit. At most 1,000 (one searcher per unit a year, ten times the busiest default): beyond that the entry draws only cost memory and time."""
 
 
 def _sector_defaults() -> dict[str, SectorParams]:
@@ -283,12 +318,12 @@ class BusinessConfig(Strict):
     """Exit hazard per year for reasons outside the model (retirement, chain restructuring). Assumption (Locatus: about 10% of outlets change hands a year, part of it through the modelled insolvencies and lease ends)."""
     candidates_per_entrant: Annotated[int, Field(ge=1, le=50)] = 5
     """Vacant units an entrant inspects before it bids. Assumption."""
-    search_footfall_weight: NonNeg = 1.0
-    """Entrants find units in proportion to footfall to this power (visible units are found first). Assumption."""
+    search_footfall_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """Entrants find units in proportion to footfall to this power (visible units are found first), 0..10 (higher powers overflow). Assumption."""
     cluster_strength: NonNeg = 0.3
     """Maximum sales bonus (share) from complementary neighbours within 2 cells. Assumption."""
-    front_entry_rate_per_1000_units: NonNeg = 2.0
-    """Criminal-front entrants per year per 1,000 commercial units at crime pressure 1. Assumption."""
+    front_entry_rate_per_1000_units: Annotated[float, Field(ge=0.0, le=1000.0)] = 2.0
+    """Criminal-front entrants per year per 1,000 commercial units at crime pressure 1 (at most 1,000: one per unit a year). Assumption."""
     front_bid_premium: NonNeg = 0.3
     """Fronts bid this share above the asking rent, regardless of footfall. Assumption."""
     front_detection_per_year: Share = 0.10
@@ -296,8 +331,8 @@ class BusinessConfig(Strict):
 
 
 class OwnerKindParams(Strict):
-    count_per_1000_parcels: NonNeg
-    """Owner agents of this kind per 1,000 parcels."""
+    count_per_1000_parcels: Annotated[float, Field(ge=0.0, le=1000.0)]
+    """Owner agents of this kind per 1,000 parcels (at most 1,000: one owner per parcel; at least one owner of each kind exists)."""
     parcel_share_core: Share
     """Share of the parcels (any use) on A1, A2 and B streets owned by this kind."""
     parcel_share_edge: Share
@@ -368,8 +403,8 @@ class OwnerConfig(Strict):
     """Cap rate of residential property (1/yr). Assumption (Dutch residential net yields 3.5-5%)."""
     street_cap_rate_spread: PerStreet = PerStreet(A1=0.0, A2=0.005, B=0.01, C=0.015, residential=0.02)
     """Cap-rate premium over prime for A1, A2, B, C and residential streets (1/yr). Assumption."""
-    dwelling_m2: Positive = 70.0
-    """Floor area per dwelling created by a conversion (m2). Assumption."""
+    dwelling_m2: Annotated[float, Field(ge=18.0)] = 70.0
+    """Floor area per dwelling created by a conversion (m2), at least 18 (the Dutch building code's minimum usable floor area of a dwelling: Bouwbesluit 2012, now Bbl). Default: assumption."""
     start_cash_years_of_rent: NonNeg = 0.5
     """Owners' starting cash in years of their rent income (commercial and dwelling rents). Assumption."""
     buyer_mix: dict[Literal["institutional", "private", "local", "corporation"], NonNeg] = {"institutional": 0.2, "private": 0.5, "local": 0.3, "corporation": 0.0}
@@ -382,14 +417,31 @@ class OwnerConfig(Strict):
             raise ValueError("at least one buyer kind needs a positive weight")
         return v
 
+    @model_validator(mode="after")
+    def _parcels_have_owners(self) -> "OwnerConfig":
+        # parcels draw their owner's kind with weights parcel_share_core / _edge over the kinds
+        problems = []
+        for share, where in (("parcel_share_core", "A1, A2 and B streets"), ("parcel_share_edge", "C and residential streets")):
+            if sum(getattr(k, share) for k in self.kinds.values()) <= 0:
+                problems.append(("kinds", f"at least one owner kind needs a positive {share}: "
+                                 f"the parcels on {where} are given owners in proportion to it (got 0 for every kind)"))
+        if problems:
+            raise Problems(problems)
+        return self
+
+
+MAX_RENT_TO_INCOME = 10.0
+"""A dwelling rent may be at most this many times the lowest monthly income: in-movers weigh dwellings
+by exp(−10 × (rent burden − 0.3)), which underflows to 0 for every dwelling near a burden of 75."""
+
 
 class HouseholdConfig(Strict):
     income_eur_month: PerIncome = PerIncome(low=2000.0, middle=3500.0, high=6000.0)
-    """Net monthly income of low, middle and high income classes (EUR). Assumption (CBS orders of magnitude)."""
+    """Net monthly income of low, middle and high income classes (EUR), each positive (rent burden divides by it). Assumption (CBS orders of magnitude)."""
     income_mix: PerIncome = PerIncome(low=0.35, middle=0.40, high=0.25)
-    """Shares of low, middle and high income among in-movers. Assumption."""
-    size_mean: Positive = 1.6
-    """Mean persons per household in inner cities. Assumption (CBS: about 1.5-1.7 in city centres)."""
+    """Shares of low, middle and high income among in-movers (relative weights, at least one positive). Assumption."""
+    size_mean: Annotated[float, Field(gt=0.0, le=10.0)] = 1.6
+    """Mean persons per household in inner cities (0..10). Assumption (CBS: about 1.5-1.7 in city centres)."""
     move_per_year: Share = 0.10
     """Base move-out hazard per year. Assumption (urban renters move about every 8-10 years)."""
     burden_move_multiplier: Annotated[float, Field(ge=1.0)] = 2.0
@@ -400,16 +452,42 @@ class HouseholdConfig(Strict):
     """Extra move hazard per unit of nearby condition deficit (1 − condition). Assumption."""
     facilities_move_weight: NonNeg = 0.5
     """Move hazard reduction per unit of nearby daily-goods/services/culture share. Assumption."""
-    fill_per_year: NonNeg = 4.0
-    """Vacant dwellings let per year at housing demand 1 (a vacant dwelling lets in about a quarter). Assumption (Dutch housing shortage)."""
+    fill_per_year: Annotated[float, Field(ge=0.0, le=365.0)] = 4.0
+    """Vacant dwellings let per year at housing demand 1 (a vacant dwelling lets in about a quarter), at most 365 (within a day). Assumption (Dutch housing shortage)."""
     rent_social_eur_month: NonNeg = 650.0
     """Rent of a housing-corporation dwelling (EUR/month). Assumption (below the social rent limit)."""
     rent_private_eur_month: NonNeg = 1100.0
     """Free-sector rent of an average inner-city dwelling (EUR/month). Assumption."""
-    rent_amenity_elasticity: NonNeg = 0.25
-    """Elasticity of free-sector dwelling rents to local footfall. Assumption."""
-    upper_floor_dwellings_mean: NonNeg = 1.0
-    """Mean dwellings above a commercial ground floor. Assumption."""
+    rent_amenity_elasticity: Annotated[float, Field(ge=0.0, le=2.0)] = 0.25
+    """Elasticity of free-sector dwelling rents to local footfall (0..2: higher powers of the footfall ratio overflow to infinite rents). Assumption."""
+    upper_floor_dwellings_mean: Annotated[float, Field(ge=0.0, le=20.0)] = 1.0
+    """Mean dwellings above a commercial ground floor (0..20: an upper bound for inner-city buildings). Assumption."""
+
+    @field_validator("income_eur_month")
+    @classmethod
+    def _positive_incomes(cls, v: PerIncome) -> PerIncome:
+        if min(v.as_tuple()) <= 0:
+            raise ValueError("every income class needs a positive income: rent burden is rent / income")
+        return v
+
+    @field_validator("income_mix")
+    @classmethod
+    def _some_income(cls, v: PerIncome) -> PerIncome:
+        if sum(v.as_tuple()) <= 0:
+            raise ValueError("at least one income class needs a positive share: in-movers draw their class from it")
+        return v
+
+    @model_validator(mode="after")
+    def _rents_payable(self) -> "HouseholdConfig":
+        lowest = min(self.income_eur_month.as_tuple())
+        problems = [(name, f"a rent of {rent:g} EUR/month is more than {MAX_RENT_TO_INCOME:g} times the lowest "
+                           f"income ({lowest:g} EUR/month): in-movers could not weigh any dwelling; expected at most "
+                           f"{MAX_RENT_TO_INCOME * lowest:g}")
+                    for name in ("rent_social_eur_month", "rent_private_eur_month")
+                    if (rent := getattr(self, name)) > MAX_RENT_TO_INCOME * lowest]
+        if problems:
+            raise Problems(problems)
+        return self
 
 
 class MunicipalityConfig(Strict):
@@ -461,6 +539,15 @@ class MarketConfig(Strict):
 
 
 # ---------------------------------------------------------------- scenario
+CONTEXT_CEILINGS = {"visitor_demand": 10.0, "housing_demand": 10.0, "crime_pressure": 10.0}
+"""Highest level over the simulated period of the drivers that scale agent arrivals (ten times
+today's; assumption: far beyond any scenario of a Dutch centre, and above it the Poisson draws
+of entrants, in-movers and fronts grow without bound in time and memory)."""
+CONTEXT_CEILING_REASON = {"visitor_demand": "would-be entrants scale with visitor demand",
+                          "housing_demand": "in-movers scale with housing demand",
+                          "crime_pressure": "criminal-front entrants scale with crime pressure"}
+
+
 class Scenario(Strict):
     name: str = "scenario"
     """Short name, used in result folders: a simple file name (letters, digits, ``_ . -``; at most 100 characters)."""
@@ -493,18 +580,91 @@ class Scenario(Strict):
     """Policy instruments, each a mapping with ``kind:``; applied every step in list order."""
 
     @model_validator(mode="after")
-    def _sectors_complete(self) -> "Scenario":
+    def _consistent(self) -> "Scenario":
+        """Rules across sections: one problem line per finding, at its own key path."""
+        problems: list[tuple[str, str]] = []
         seen: dict[tuple, int] = {}
         for i, inst in enumerate(self.instruments):
             key = (inst.kind, inst.area.key())
             if key in seen:
-                raise ValueError(f"instruments[{i}]: a second {inst.kind!r} over the same area as "
-                                 f"instruments[{seen[key]}]; two of one kind need different areas")
+                problems.append((f"instruments[{i}]", f"a second {inst.kind!r} over the same area as "
+                                 f"instruments[{seen[key]}]; two of one kind need different areas"))
             seen[key] = i
         unknown = sorted(set(self.agents.businesses.sectors) - set(COMMERCIAL_NAMES))
         if unknown:
-            raise ValueError(f"agents.businesses.sectors: unknown sector(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
+            problems.append(("agents.businesses.sectors",
+                             f"unknown sector(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}"))
+        problems += self._context_in_range() + self._some_footfall() + self._areas_on_grid()
+        if problems:
+            raise Problems(problems)
         return self
+
+    @property
+    def years(self) -> tuple[int, int]:
+        """First and last calendar year the scenario simulates (steps cover [start, start + horizon))."""
+        return self.start_year, self.start_year + self.horizon_years - 1
+
+    def _context_in_range(self) -> list[tuple[str, str]]:
+        """Drivers with a ceiling stay below it over the whole simulated period (a trend may climb)."""
+        out = []
+        y0 = self.start_year
+        y1 = y0 + (self.n_steps - 1) / self.steps_per_year      # the last step's time (model.year)
+        for name, ceiling in CONTEXT_CEILINGS.items():
+            driver = getattr(self.context, name)
+            points = [y0, y1] + ([y for y in driver.series if y0 < y < y1] if isinstance(driver, Series) else [])
+            year, level = max(((y, driver_value(driver, y, y0)) for y in points), key=lambda p: p[1])
+            if level > ceiling:
+                when = "" if isinstance(driver, (int, float)) else f" in {int(year)}"
+                out.append((f"context.{name}", f"expected a level of at most {ceiling:g} over the simulated period "
+                            f"{self.years[0]}..{self.years[1]} (got {level:.4g}{when}): {CONTEXT_CEILING_REASON[name]}"))
+        return out
+
+    def _some_footfall(self) -> list[tuple[str, str]]:
+        """Sales are measured against the start footfall on A1 streets: it must not be zero everywhere."""
+        m = self.market
+        if m.resident_attraction > 0:
+            return []      # occupied dwellings attract footfall of their own
+        if driver_value(self.context.visitor_demand, self.start_year, self.start_year) <= 0:
+            return [("context.visitor_demand", f"0 in the start year {self.start_year} together with "
+                     "market.resident_attraction 0 leaves no footfall at the start, and sales are measured against "
+                     "it; make one of them positive")]
+        if max(m.street_weight.as_tuple()) <= 0 and m.anchor_station <= 0 and m.anchor_square <= 0:
+            return [("market", "every source of footfall is 0 (street_weight for all street classes, anchor_station, "
+                     "anchor_square and resident_attraction), and sales are measured against the start footfall; "
+                     "make at least one positive")]
+        return []
+
+    def _areas_on_grid(self) -> list[tuple[str, str]]:
+        """Instrument rectangles lie inside the grid (rows and columns 0..side, ends exclusive)."""
+        n = self.city.side_cells
+        out = []
+        for i, inst in enumerate(self.instruments):
+            for j, r in enumerate(inst.area.rectangles):
+                beyond = [f"{axis} {a}..{b}" for axis, a, b in (("rows", r.row0, r.row1), ("columns", r.col0, r.col1))
+                          if b > n]
+                if not beyond:
+                    continue
+                wholly = r.row0 >= n or r.col0 >= n
+                where = "lie outside" if wholly else "lie partly outside"
+                tail = "" if wholly else "; end the rectangle at the grid edge"
+                out.append((f"instruments[{i}].area.rectangles[{j}]",
+                            f"{' and '.join(beyond)} {where} the {n}×{n} grid (rows and columns run 0..{n}){tail}"))
+        return out
+
+    def warnings(self, source: str = "<scenario>") -> list[str]:
+        """Valid but probably unintended settings, one ``source: key.path: message`` line each.
+
+        Instruments whose active years fall entirely outside the simulated period never act
+        (a warning, not an error: a researcher may shorten the horizon on purpose)."""
+        first, last = self.years
+        out = []
+        for i, inst in enumerate(self.instruments):
+            a, b = inst.start_year, inst.end_year
+            if (a is not None and a > last) or (b is not None and b < first):
+                active = f"{a}..{b}" if a is not None and b is not None else (f"from {a}" if a is not None else f"until {b}")
+                out.append(f"{source}: instruments[{i}]: active {active} but the scenario simulates "
+                           f"{first}..{last}: it will never act")
+        return out
 
     @property
     def n_steps(self) -> int:
@@ -534,50 +694,214 @@ class Scenario(Strict):
 
 
 # ---------------------------------------------------------------- YAML loading
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last)."""
+# Limits that keep reading a file within about a second and a few MB whatever it holds (PyYAML's
+# pure-Python reader handles some 30,000 values a second); the shipped files are far below them.
+MAX_FILE_BYTES = 256_000
+"""Largest scenario or experiment file read (bytes); shipped files are a few kB."""
+MAX_WRITTEN = 10_000
+"""Largest number of YAML values (scalars, lists, mappings, aliases) written in a document; a scenario has a few hundred."""
+MAX_NODES = 100_000
+"""Largest number of YAML values in a document after expanding aliases: refuses alias bombs ("billion laughs")."""
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings in a document (after expanding aliases); a scenario has about 6."""
+MAX_INT_DIGITS = 100
+"""Longest integer literal read (digits); longer ones are refused before Python converts them."""
+
+
+if getattr(yaml, "__with_libyaml__", False):
+    class _SafeBase(yaml.composer.Composer, yaml.constructor.SafeConstructor, yaml.resolver.Resolver,
+                    yaml._yaml.CParser):
+        """Safe loading on libyaml's scanner and parser (fast on any input) with PyYAML's Python
+        composer, so that the counting below sees every node."""
+
+        def __init__(self, stream):
+            yaml._yaml.CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+else:                                  # pragma: no cover - PyYAML built without libyaml
+    _SafeBase = yaml.SafeLoader
+
+
+class _StrictLoader(_SafeBase):
+    """Safe loader that refuses duplicate and unhashable keys (PyYAML silently keeps the last
+    duplicate) and documents too large or too deep (counted while composing, before anything is built)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def fetch_flow_collection_start(self, token_class):
+        # (pure-Python scanner only) it looks ahead over every open [ or { (possible keys), which costs time
+        # quadratic in their nesting: stop at the limit before looking further
+        if self.flow_level >= MAX_DEPTH:
+            raise yaml.scanner.ScannerError(None, None, f"nested more than {MAX_DEPTH} levels deep", self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
+    def compose_node(self, parent, index):
+        self._nodes += 1
+        if self._nodes > MAX_WRITTEN:
+            raise yaml.composer.ComposerError(
+                None, None, f"document too large: more than {MAX_WRITTEN:,} values", self.peek_event().start_mark)
+        if self._depth >= MAX_DEPTH and not self.check_event(yaml.AliasEvent, yaml.ScalarEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def get_single_node(self):
+        node = super().get_single_node()
+        if node is not None:
+            _check_expanded(node)
+        return node
+
+
+def _check_expanded(root: yaml.Node) -> None:
+    """Refuse a composed document whose aliases expand beyond MAX_NODES values or MAX_DEPTH levels,
+    or that contains itself; memoised per node, so an alias bomb costs no more than its text."""
+    sizes: dict[int, tuple[int, int]] = {}   # id(node) -> (values, levels) once expanded
+    open_: set[int] = set()
+
+    def measure(node: yaml.Node, depth: int) -> tuple[int, int]:
+        known = sizes.get(id(node))
+        if known is None:
+            if id(node) in open_:
+                raise yaml.composer.ComposerError(None, None, "an alias refers to the list or mapping that "
+                                                  "contains it (a recursive document)", node.start_mark)
+            if depth > MAX_DEPTH + 1:     # a value below MAX_DEPTH nested lists/mappings: stop before recursing on
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep "
+                                                  "once aliases are expanded", node.start_mark)
+            open_.add(id(node))
+            children = (node.value if isinstance(node, yaml.SequenceNode) else
+                        [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+            count, levels = 1, 0
+            for child in children:
+                c, d = measure(child, depth + 1)
+                count, levels = count + c, max(levels, d)
+                if count > MAX_NODES:
+                    raise yaml.composer.ComposerError(
+                        None, None, f"document too large: more than {MAX_NODES:,} values once aliases "
+                        "are expanded (an alias bomb?)", node.start_mark)
+            open_.discard(id(node))
+            known = sizes[id(node)] = (count, levels + (1 if children or not isinstance(node, yaml.ScalarNode) else 0))
+        if depth + known[1] > MAX_DEPTH + 1:
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep once "
+                                              "aliases are expanded", node.start_mark)
+        return known
+
+    measure(root, 1)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_VALUE_TAG = "tag:yaml.org,2002:value"
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor)
-    seen: dict = {}
+    """A mapping with YAML merge keys (``<<: *anchor`` or ``<<: [*a, *b]``: the node's own keys win,
+    then the merged mappings in the order listed); a key written twice in the node itself fails."""
+    merged: list[dict] = []
+    own: dict = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        if key_node.tag == _MERGE_TAG:
+            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for src in sources:
+                if not isinstance(src, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"a merge key (<<) takes a mapping or a list of mappings, found {src.id}", src.start_mark)
+                merged.append(loader.construct_object(src, deep=True))
+            continue
+        key = "=" if key_node.tag == _VALUE_TAG else loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, Hashable):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a {type(key).__name__} cannot be a key (keys are names or numbers)", key_node.start_mark)
+        if key in own:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen[key] = loader.construct_object(value_node, deep=deep)
-    return seen
+        own[key] = loader.construct_object(value_node, deep=deep)
+    if not merged:
+        return own
+    out: dict = {}
+    for src in reversed(merged):      # the first mapping listed wins among the merged ones
+        out.update(src)
+    out.update(own)
+    return out
+
+
+def _construct_int(loader: _StrictLoader, node: yaml.ScalarNode) -> int:
+    digits = sum(ch.isalnum() for ch in node.value)
+    if digits > MAX_INT_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"an integer of {digits} digits is too large (at most {MAX_INT_DIGITS})", node.start_mark)
+    return yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def read_yaml(path: Path) -> dict:
-    """Read one YAML mapping with clear one-line errors."""
-    if not path.exists():
-        raise ScenarioError([f"{path}: file not found"])
-    if path.is_dir():
-        raise ScenarioError([f"{path}: is a folder, expected a YAML file"])
+    """Read one YAML mapping with clear one-line errors (never a traceback, never a hang)."""
+    path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ScenarioError([f"{path}: is a broken symbolic link (its target does not exist)"]) from None
+        raise ScenarioError([f"{path}: file not found"]) from None
+    except OSError as e:
+        raise ScenarioError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ScenarioError([f"{path}: is a folder, expected a YAML file"])
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError([f"{path}: is not a regular file (a pipe, socket or device), expected a YAML file"])
+    if info.st_size > MAX_FILE_BYTES:
+        raise ScenarioError([f"{path}: file of {info.st_size:,} bytes is too large for a scenario or experiment "
+                             f"(at most {MAX_FILE_BYTES:,})"])
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise ScenarioError([f"{path}: is UTF-16 text; save the file as UTF-8"]) from None
         raise ScenarioError([f"{path}: not valid UTF-8 text (byte {e.start}); save the file as UTF-8"]) from None
     except OSError as e:
         raise ScenarioError([f"{path}: cannot read: {e.strerror or e}"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([f"{path}: file is too large for a scenario or experiment (at most {MAX_FILE_BYTES:,} bytes)"])
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ScenarioError([f"{path}: {where}YAML error: {e.problem or e.context}"]) from None
+        problem = _one_line(e.problem or e.context)
+        if "maximum nesting depth" in problem:       # libyaml's own limit (1000 levels), met while looking ahead
+            problem = f"nested more than {MAX_DEPTH} levels deep"
+        elif e.problem and e.context:
+            problem += f" ({_one_line(e.context)})"
+        raise ScenarioError([f"{path}: {where}YAML error: {problem}"]) from None
     except yaml.YAMLError as e:
-        raise ScenarioError([f"{path}: YAML error: {' '.join(str(e).split())}"]) from None
+        raise ScenarioError([f"{path}: YAML error: {_one_line(str(e))}"]) from None
+    except (RecursionError, MemoryError, ValueError, OverflowError) as e:   # guards behind the limits above
+        raise ScenarioError([f"{path}: cannot read this YAML: {_one_line(str(e)) or type(e).__name__}"]) from None
     if data is None:
         raise ScenarioError([f"{path}: file is empty (expected a scenario mapping)"])
     if not isinstance(data, dict):
         raise ScenarioError([f"{path}: expected a mapping of scenario keys at the top level (got {type(data).__name__})"])
     return data
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+MAX_BASE_CHAIN = 20
+"""Longest ``base:`` chain (files); the shipped ones are at most 2 deep."""
 
 
 def load_resolved(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
@@ -589,10 +913,16 @@ def load_resolved(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
         return data
     if not isinstance(base, str):
         raise ScenarioError([f"{path}: base: expected a file name (got {base!r})"])
-    base_path = (path.parent / base).resolve()
+    if len(_chain) >= MAX_BASE_CHAIN:
+        raise ScenarioError([f"{path}: base: more than {MAX_BASE_CHAIN} files in the base: chain"])
+    try:
+        base_path = (path.parent / base).resolve()
+        found = base_path.exists()
+    except (OSError, ValueError) as e:      # a name the file system refuses (too long, a NUL byte, a loop)
+        raise ScenarioError([f"{path}: base: cannot use {base!r} as a file name ({e})"]) from None
     if base_path in _chain or base_path == path.resolve():
         raise ScenarioError([f"{path}: base: circular reference to {base}"])
-    if not base_path.exists():
+    if not found:
         raise ScenarioError([f"{path}: base: file not found: {base}"])
     return deep_merge(load_resolved(base_path, _chain + (path.resolve(),)), data)
 
@@ -615,8 +945,18 @@ def deep_merge(base: dict, over: dict) -> dict:
 
 
 def problem_lines(error: ValidationError, source: str) -> list[str]:
-    """One ``source: key.path: what was expected (got …)`` line per problem of a pydantic error."""
-    return [f"{source}: {_loc(err['loc'])}: {_expected(err)}" for err in error.errors()]
+    """One ``source: key.path: what was expected (got …)`` line per problem of a pydantic error.
+
+    A validator that raised ``Problems`` gives one line per item, at the item's own key path."""
+    lines = []
+    for err in error.errors():
+        found = (err.get("ctx") or {}).get("error")
+        if isinstance(found, Problems):
+            at = _loc(err["loc"]) if err["loc"] else ""
+            lines += [f"{source}: {_join(at, key) or '(top level)'}: {msg}" for key, msg in found.items]
+        else:
+            lines.append(f"{source}: {_loc(err['loc'])}: {_expected(err)}")
+    return lines
 
 
 def _loc(loc: tuple) -> str:
@@ -656,13 +996,19 @@ def _expected(err: dict) -> str:
 
 def validate_files(paths: list[str]) -> list[str]:
     """Validate scenario files; return every problem line (empty when all are fine)."""
+    return check_files(paths)[0]
+
+
+def check_files(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Validate scenario files: (every problem line, every warning line of the files that are valid)."""
     problems: list[str] = []
+    warnings: list[str] = []
     for p in paths:
         try:
-            Scenario.from_yaml(p)
+            warnings.extend(Scenario.from_yaml(p).warnings(str(p)))
         except ScenarioError as e:
             problems.extend(e.problems)
-    return problems
+    return problems, warnings
 
 
 OWNER_KIND_NAMES = OWNER_KINDS

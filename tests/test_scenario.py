@@ -516,3 +516,179 @@ def test_scenario_is_frozen():
     with pytest.raises(pydantic.ValidationError):
         s.agents.businesses.sectors["daily"].gross_margin = 0.9
     assert s.seed == 20250101
+
+
+# ---------------------------------------------------------------- degenerate weights and denominators
+TINY = "city: {size_cells: 32}\nhorizon_years: 1\nburn_in_years: 0\n"
+ZERO_STREETS = "{A1: 0, A2: 0, B: 0, C: 0, residential: 0}"
+
+
+@pytest.mark.parametrize("text, key_path, word", [
+    ("agents:\n  households:\n    income_mix: {low: 0, middle: 0, high: 0}\n",
+     "agents.households.income_mix", "positive share"),
+    ("agents:\n  households:\n    income_eur_month: {low: 2000, middle: 0, high: 6000}\n",
+     "agents.households.income_eur_month", "positive income"),
+    ("agents:\n  households:\n    rent_social_eur_month: 30000\n",
+     "agents.households.rent_social_eur_month", "lowest income"),
+    ("agents:\n  owners:\n    kinds:\n" + "".join(f"      {k}: {{parcel_share_edge: 0}}\n" for k in
+                                                 ("institutional", "private", "local", "corporation")),
+     "agents.owners.kinds", "parcel_share_edge"),
+    (f"market:\n  street_weight: {ZERO_STREETS}\n  anchor_station: 0\n  anchor_square: 0\n  resident_attraction: 0\n",
+     "market", "every source of footfall is 0"),
+    ("context:\n  visitor_demand: {series: {2025: 0, 2030: 1}}\nmarket:\n  resident_attraction: 0\n",
+     "context.visitor_demand", "start year 2025"),
+    ("context:\n  visitor_demand: {value: 1.0, per_year: 20.0}\n", "context.visitor_demand", "at most 10"),
+    ("context:\n  crime_pressure: {series: {2025: 1, 2026: 50}}\n", "context.crime_pressure", "at most 10"),
+    ("agents:\n  owners:\n    street_cap_rate_spread: {A1: -0.06, A2: 0, B: 0, C: 0, residential: 0}\n",
+     "agents.owners.street_cap_rate_spread.A1", "greater than or equal to 0"),
+], ids=["income-mix", "income-zero", "rent-vs-income", "edge-shares", "footfall", "visitor-0-at-start",
+        "visitor-trend", "crime-series", "spread"])
+def test_degenerate_configuration_is_one_clear_problem(tmp_path, text, key_path, word):
+    msg = one_problem(tmp_path, TINY + text)
+    assert_message(msg, key_path, word)
+    assert "(top level)" not in msg and len(msg.splitlines()) == 1, msg
+
+
+def test_trend_ceiling_counts_the_simulated_period_only():
+    # 1 + 0.4 * 20 = 9 in the last year of a 20-year run: allowed; a 30-year run reaches 12.6: refused
+    ok = {"context": {"visitor_demand": {"value": 1.0, "per_year": 0.4}}, "horizon_years": 20}
+    Scenario.from_dict(ok)
+    with pytest.raises(ScenarioError, match=r"context.visitor_demand: .*2025\.\.2054 \(got 12\.\d+ in 2054\)"):
+        Scenario.from_dict({**ok, "horizon_years": 30})
+
+
+def test_legitimate_zeros_are_accepted():
+    # one source of footfall is enough; zero entrants and zero sales of a sector are a scenario, not an error
+    Scenario.from_dict({"market": {"street_weight": dict.fromkeys(("A1", "A2", "B", "C", "residential"), 0.0),
+                                   "anchor_station": 0.0, "anchor_square": 0.0}})
+    Scenario.from_dict({"agents": {"businesses": {"sectors": {"craft": {"entry_rate_per_1000_units": 0,
+                                                                        "sales_density_eur_m2": 0}}}}})
+    Scenario.from_dict({"context": {"visitor_demand": 0.0}})
+
+
+# ---------------------------------------------------------------- instrument areas and years
+@pytest.mark.parametrize("rect, words", [
+    ("{row0: 90, col0: 0, row1: 140, col1: 10}", ("rows 90..140 lie partly outside the 100×100 grid",
+                                                  "(rows and columns run 0..100)")),
+    ("{row0: 100, col0: 0, row1: 101, col1: 10}", ("rows 100..101 lie outside the 100×100 grid",)),
+    ("{row0: 0, col0: 95, row1: 5, col1: 1000000}", ("columns 95..1000000 lie partly outside",)),
+], ids=["partly", "wholly", "absurd"])
+def test_rectangle_outside_the_grid(tmp_path, rect, words):
+    text = f"instruments:\n  - kind: bibob\n    area:\n      rectangles:\n        - {{row0: 0, col0: 0, row1: 1, col1: 1}}\n        - {rect}\n"
+    msg = one_problem(tmp_path, text)
+    assert_message(msg, "instruments[0].area.rectangles[1]", *words)
+
+
+def test_rectangle_up_to_the_edge_and_the_grid_size_of_the_city():
+    edge = {"instruments": [{"kind": "bibob", "area": {"rectangles": [{"row0": 0, "col0": 0, "row1": 100, "col1": 100}]}}]}
+    Scenario.from_dict(edge)                                   # the whole midsize grid
+    with pytest.raises(ScenarioError, match=r"64×64 grid"):
+        Scenario.from_dict({**edge, "city": {"size_cells": 64}})
+    Scenario.from_dict({**edge, "city": {"archetype": "large"}})
+
+
+def test_problems_of_the_whole_scenario_are_at_their_own_key_path(tmp_path):
+    msg = one_problem(tmp_path, "instruments:\n  - kind: bibob\n  - kind: bibob\n")
+    assert_message(msg, "instruments[1]", "a second 'bibob'")
+    assert "(top level)" not in msg and "(got" not in msg, msg
+
+
+def test_warnings_for_instruments_that_never_act():
+    s = Scenario.from_dict({"horizon_years": 10, "instruments": [
+        {"kind": "bibob", "start_year": 2040, "end_year": 2045},
+        {"kind": "facade_subsidy", "end_year": 2024},
+        {"kind": "biz", "start_year": 2034},                   # acts in the last simulated year
+        {"kind": "rent_subsidy", "end_year": 2025}]})          # acts in the first
+    assert s.warnings("s.yaml") == [
+        "s.yaml: instruments[0]: active 2040..2045 but the scenario simulates 2025..2034: it will never act",
+        "s.yaml: instruments[1]: active until 2024 but the scenario simulates 2025..2034: it will never act"]
+
+
+def test_shipped_scenarios_have_no_warnings():
+    from sim.scenario import check_files
+    assert check_files([str(p) for p in SCENARIO_FILES]) == ([], [])
+
+
+# ---------------------------------------------------------------- YAML hazards (in process; the CLI battery is in test_hostile_inputs)
+def test_merge_keys_merge_and_own_keys_win(tmp_path):
+    s = Scenario.from_yaml(write(tmp_path, "m.yaml", (
+        "agents:\n  businesses:\n    sectors:\n"
+        "      daily: &a {gross_margin: 0.3, local_share: 0.5}\n"
+        "      craft: &b {gross_margin: 0.4, fixed_cost_eur_m2: 100}\n"
+        "      independent:\n        <<: [*a, *b]\n        local_share: 0.2\n")))
+    ind = s.agents.businesses.sectors["independent"]
+    assert (ind.gross_margin, ind.local_share, ind.fixed_cost_eur_m2) == (0.3, 0.2, 100.0)   # first listed wins
+
+
+@pytest.mark.parametrize("text, word", [
+    ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh")), "100,000 values"),
+    ("name: " + "[" * 60 + "]" * 60 + "\n", "nested more than 50 levels"),
+    ("name: &r {x: *r}\n", "recursive document"),
+    ("{[1]: 2}\n", "a list cannot be a key"),
+    ("seed: " + "1" * 200 + "\n", "200 digits"),
+], ids=["laughs", "deep", "recursive", "unhashable", "long-int"])
+def test_yaml_hazard_is_one_line(tmp_path, text, word):
+    import time
+    t0 = time.perf_counter()
+    msg = one_problem(tmp_path, text)
+    assert word in msg and "YAML error" in msg, msg
+    assert time.perf_counter() - t0 < 5, "took too long"
+
+
+def test_special_files_are_refused_without_reading(tmp_path):
+    import os
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)                                              # reading it would block forever
+    assert problems_of(fifo) == [f"{fifo}: is not a regular file (a pipe, socket or device), expected a YAML file"]
+    link = tmp_path / "link.yaml"
+    link.symlink_to(tmp_path / "gone.yaml")
+    assert problems_of(link) == [f"{link}: is a broken symbolic link (its target does not exist)"]
+
+
+@pytest.mark.parametrize("series, shown", [("{~: 1.0}", "~ (null)"), ("{x: 1.0}", "'x'"), ("{2025.5: 1.0}", "2025.5"),
+                                           ("{false: 1.0}", "False"), ("[[~, 1.0]]", "~ (null)"),
+                                           ('[["2025", 1.0]]', "'2025'")],
+                         ids=["null", "text", "fraction", "boolean", "pair-null", "pair-text"])
+def test_odd_series_years(tmp_path, series, shown):
+    msg = one_problem(tmp_path, f"context:\n  cap_rate:\n    series: {series}\n")
+    assert_message(msg, "context.cap_rate.series", f"{shown} is not one")
+
+
+@pytest.mark.parametrize("content, word", [
+    ("name: x\n".encode("utf-16"), "UTF-16"),
+    (b"name: a\n---\nname: b\n", "another document"),
+    (b"context:\n  cap_rate:\n    series: {99999999999999999999999: 0.05}\n", "1900..2300"),
+    (b"horizon_years: 99999999999999999999\n", "less than or equal to 100"),
+    (b"market:\n  anchor_square: " + b"9" * 99 + b"\n", None),          # a large integer is a number
+], ids=["utf16", "two-documents", "huge-series-year", "huge-int-for-a-count", "large-int-is-a-number"])
+def test_more_hostile_yaml(tmp_path, content, word):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(content)
+    if word is None:
+        assert Scenario.from_yaml(path).market.anchor_square == float("9" * 99)
+        return
+    (msg,) = problems_of(path)
+    assert msg.startswith(f"{path}: ") and word in msg, msg
+
+
+def test_symlink_loop_is_one_line(tmp_path):
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    (msg,) = problems_of(loop)
+    assert msg.startswith(f"{loop}: "), msg
+
+
+@pytest.mark.parametrize("text, key_path, word", [
+    ("agents:\n  households:\n    size_mean: 1000\n", "agents.households.size_mean", "less than or equal to 10"),
+    ("agents:\n  households:\n    rent_amenity_elasticity: 1000\n", "agents.households.rent_amenity_elasticity", "2"),
+    ("agents:\n  households:\n    upper_floor_dwellings_mean: 1.0e+9\n", "agents.households.upper_floor_dwellings_mean", "20"),
+    ("agents:\n  households:\n    fill_per_year: 1.0e+300\n", "agents.households.fill_per_year", "365"),
+    ("agents:\n  businesses:\n    front_entry_rate_per_1000_units: 1.0e+9\n",
+     "agents.businesses.front_entry_rate_per_1000_units", "1000"),
+    ("agents:\n  owners:\n    kinds:\n      local: {count_per_1000_parcels: 1.0e+9}\n",
+     "agents.owners.kinds.local.count_per_1000_parcels", "1000"),
+], ids=["household-size", "rent-elasticity", "dwellings-per-floor", "fill-rate", "front-rate", "owner-count"])
+def test_bounds_where_runs_crashed_or_overflowed(tmp_path, text, key_path, word):
+    # found by bench/fuzz_inputs.py: each value ran out of memory, hung, overflowed or gave NaN before
+    assert_message(one_problem(tmp_path, text), key_path, word)

@@ -274,6 +274,10 @@ BAD_EXPERIMENTS = [   # (text in the good file, replacement, expected message)
     ("years: 1}", "}", "outputs[1]: reduce: mean_last_years needs years"),
     ("mode: 1.0", "mode: 3.0", "triangular needs a mode within the bounds"),
     (f"base: {ROOT / 'scenarios' / 'baseline.yaml'}", "base: nowhere.yaml", "base: no such scenario file"),
+    ("{kpi: vacancy_units}", "{kpi: conversions_vacant_to_housing}",     # no longer exempt from the check
+     "outputs[0].kpi: unknown KPI 'conversions_vacant_to_housing'; known: conversions_vacant_to_residential"),
+    ("{kpi: vacancy_units}", "{kpi: preemption_purchases}", "outputs[0].kpi: unknown KPI 'preemption_purchases'"),
+    ("years: 1}", "years: 3}", "outputs[1].years: the mean over the last 3 years needs a horizon of at least 3"),
 ]
 
 
@@ -355,3 +359,55 @@ def test_reductions_take_the_horizon_or_the_last_years():
     assert reduce_series(years, values, "horizon", None) == 40.0
     # the last 2 years are the 8 steps after 2033.0: steps 33..40
     assert reduce_series(years, values, "mean_last_years", 2) == np.mean(np.arange(33, 41))
+
+
+# ------------------------------------------------------------------ the metric names validate and sweep check against
+def _short_run_metrics(data: dict) -> tuple[set[str], set[str]]:
+    from sim.model import CityModel
+    from sim.outputs import release_model
+    from sim.kpis import known_metrics
+    from sim.scenario import Scenario
+
+    scenario = Scenario.from_dict({"city": {"size_cells": 32}, "horizon_years": 1, "burn_in_years": 0, **data})
+    model = CityModel(scenario, seed=3)
+    for _ in range(scenario.n_steps):
+        model.step()
+    recorded = [set(r) for r in model.records]
+    release_model(model)
+    assert all(r == recorded[0] for r in recorded), "the metric set changed between steps"
+    return recorded[0], known_metrics(scenario)
+
+
+@pytest.mark.parametrize("instruments", [
+    [],
+    [{"kind": k} for k in ("acquisition_fund", "bibob", "biz", "branchering", "facade_subsidy", "preemption",
+                           "rent_subsidy", "transformation_subsidy", "vacancy_ordinance", "zoning")],
+    [{"kind": "bibob", "area": {"zones": ["core"]}}, {"kind": "bibob", "area": {"zones": ["edge"]}},
+     {"kind": "zoning", "start_year": 2025, "area": {"street_classes": ["C"]}}],
+], ids=["none", "every-kind", "two-of-a-kind"])
+def test_known_metrics_are_exactly_the_metrics_a_run_records(instruments):
+    recorded, known = _short_run_metrics({"instruments": instruments})
+    assert recorded - known == set(), f"recorded but not known (check `kpi_keys` of the instrument config): {recorded - known}"
+    assert known - recorded == set(), f"known but never recorded: {known - recorded}"
+
+
+def test_every_instrument_kind_declares_its_kpi_keys():
+    from sim.instruments import REGISTRY
+    for kind, cls in REGISTRY.items():
+        keys = cls.config_class.kpi_keys
+        assert keys and len(set(keys)) == len(keys), kind
+
+
+def test_conversion_metric_names_match_the_owners_module():
+    from sim.agents.owners import conversion_metric
+    from sim.kpis import CONVERSION_PAIRS, conversion_metric_name
+    assert all(conversion_metric(f, t) == conversion_metric_name(f, t) for f, t in CONVERSION_PAIRS)
+
+
+def test_validate_and_sweep_accept_the_same_instrument_kpis(tmp_path, capsys):
+    text = tiny_regie_yaml(tmp_path).read_text().replace("{kpi: vacancy_units}", "{kpi: bibob_screenings}")
+    path = tmp_path / "ok.yaml"
+    path.write_text(text)
+    assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+    from sim.experiments.sweep import prepare
+    prepare(path, tmp_path / "o", resume=False)        # the sweep's own check passes too

@@ -16,14 +16,16 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.scenario import (MAX_SEED, Scenario, ScenarioError, Strict, deep_merge, load_resolved, problem_lines,
                           read_yaml)
+
+if TYPE_CHECKING:   # pandas is imported where a design table is built: `regie validate` of scenarios needs none
+    import pandas as pd
 
 METHODS = ("morris", "sobol", "efast", "delta", "pawn")
 TEST_FUNCTIONS = ("ishigami", "sobol_g")
@@ -54,6 +56,15 @@ class ParameterSpec(Strict):
     sd: Annotated[float, Field(gt=0)] | None = None
     """Standard deviation (normal, truncnormal)."""
 
+    @field_validator("path")
+    @classmethod
+    def _readable_path(cls, v: str) -> str:
+        try:
+            _steps(v)
+        except KeyError as e:
+            raise ValueError(e.args[0]) from None
+        return v
+
     @model_validator(mode="after")
     def _complete(self) -> "ParameterSpec":
         d, b = self.distribution, self.bounds
@@ -76,7 +87,7 @@ class ParameterSpec(Strict):
         if m:
             return f"{m.group(1)}.{m.group(2)}"
         parts = [p for p in re.split(r"\.", self.path) if p]
-        return ".".join(parts[-2:]) if parts[0] in ("context", "agents", "market") else self.path
+        return ".".join(parts[-2:]) if parts and parts[0] in ("context", "agents", "market") else self.path
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
         """Map unit-interval values through this parameter's inverse CDF."""
@@ -253,8 +264,12 @@ def load_experiment(path: str | Path) -> tuple[Experiment, dict | None]:
         raise ExperimentError(problem_lines(e, str(path))) from None
     if exp.model != "regie":
         return exp, None
-    base_path = (path.parent / exp.base).resolve()
-    if not base_path.exists():
+    try:
+        base_path = (path.parent / exp.base).resolve()
+        found = base_path.exists()
+    except (OSError, ValueError) as e:      # a name the file system refuses (too long, a NUL byte, a loop)
+        raise ExperimentError([f"{path}: base: cannot use {exp.base!r} as a file name ({e})"]) from None
+    if not found:
         raise ExperimentError([f"{path}: base: no such scenario file {base_path}"])
     try:
         merged = deep_merge(load_resolved(base_path), exp.scenario)
@@ -361,6 +376,7 @@ def design_table(exp: Experiment, base: dict | None) -> pd.DataFrame:
     """One line per run: row, replicate, seed, each parameter's value and its unit-space value.
 
     Integer settings in the base scenario stay integers (rounded)."""
+    import pandas as pd
     unit = sample_unit(exp)
     values = {}
     for j, p in enumerate(exp.parameters):
@@ -389,13 +405,49 @@ def is_experiment_file(path: str | Path) -> bool:
 
 
 def check_experiment(path: str | Path) -> tuple[Experiment, pd.DataFrame]:
-    """Everything `regie sweep` checks before it runs: the file, the base scenario, the paths
-    and every sampled scenario. Raises ExperimentError."""
+    """Everything `regie sweep` checks before it runs: the file, the base scenario, the paths,
+    every sampled scenario and the outputs (KPI names, years). Raises ExperimentError."""
     exp, base = load_experiment(path)
+    if base is not None:
+        check_outputs(exp, base, str(path))      # before sampling: cheap, and the likeliest mistake
     design = design_table(exp, base)
     if base is not None:
-        row_scenarios(exp, base, design, str(path))
+        rows = row_scenarios(exp, base, design, str(path))
+        if any(p.path == "horizon_years" for p in exp.parameters):
+            check_outputs(exp, list(rows.values()), str(path))   # the sampled horizons may be shorter
     return exp, design
+
+
+def check_outputs(exp: Experiment, scenarios: dict | list[dict], source: str) -> None:
+    """Outputs name metrics that runs of these scenarios record (``sim.kpis.known_metrics``: the same
+    list for `regie validate` and `regie sweep`), and ``mean_last_years`` fits in their horizon.
+
+    Args:
+        scenarios: one scenario dict or several (the sampled rows; the shortest horizon counts).
+    Raises ExperimentError, one line per problem."""
+    import difflib
+
+    from sim.kpis import known_metrics
+
+    if exp.model != "regie":
+        return
+    scenarios = [scenarios] if isinstance(scenarios, dict) else scenarios
+    first = Scenario.from_dict(scenarios[0], source=source)
+    known = known_metrics(first)     # instruments (and so metric names) are the same in every row
+    horizons = [int(s["horizon_years"]) for s in scenarios]
+    horizon, row = min((h, i) for i, h in enumerate(horizons))
+    problems = []
+    for i, o in enumerate(exp.outputs):
+        if o.kpi not in known:
+            close = difflib.get_close_matches(o.kpi, sorted(known), n=5, cutoff=0.0)
+            problems.append(f"{source}: outputs[{i}].kpi: unknown KPI {o.kpi!r}; known: {', '.join(close)}, ... "
+                            f"({len(known)} metrics; the metric column of any run's metrics.parquet)")
+        if o.reduce == "mean_last_years" and o.years > horizon:
+            where = "" if len(set(horizons)) == 1 else f" (sampled row {row})"
+            problems.append(f"{source}: outputs[{i}].years: the mean over the last {o.years} years needs a horizon "
+                            f"of at least {o.years} years, but the scenario simulates {horizon}{where}")
+    if problems:
+        raise ExperimentError(problems)
 
 
 def row_scenario(exp: Experiment, base: dict, row_values: dict[str, float], row: int) -> dict:
@@ -404,7 +456,8 @@ def row_scenario(exp: Experiment, base: dict, row_values: dict[str, float], row:
     data = copy.deepcopy(base)
     for p in exp.parameters:
         v = row_values[p.label()]
-        set_path(data, p.path, int(v) if isinstance(get_path(base, p.path), int) else float(v))
+        is_int = isinstance(get_path(base, p.path), int) and math.isfinite(v)   # NaN goes to validation as it is
+        set_path(data, p.path, int(v) if is_int else float(v))
     data["name"] = f"{exp.name}-row{row}"
     return data
 

@@ -227,19 +227,11 @@ def plan_tasks(exp: Experiment, design: pd.DataFrame, inputs: dict[int, object],
 
 
 def _check_outputs(exp: Experiment, first_scenario: dict, source: str) -> None:
-    """Unknown KPI names fail now, not after hours of runs: build the first row's model and
-    read the KPIs it records (conversion counts appear with the first conversion)."""
-    from sim.model import CityModel
-    from sim.outputs import release_model
-    from sim.scenario import Scenario
+    """Unknown KPI names fail now, not after hours of runs: the same check as `regie validate`
+    (``design.check_outputs``, from the metric names the code records)."""
+    from sim.experiments.design import check_outputs
 
-    model = CityModel(Scenario.from_dict(first_scenario), seed=0)
-    known = set(model.records[0])
-    release_model(model)
-    problems = [f"{source}: outputs[{i}].kpi: unknown KPI {o.kpi!r}; known: {sorted(known)}"
-                for i, o in enumerate(exp.outputs) if o.kpi not in known and not o.kpi.startswith("conversions")]
-    if problems:
-        raise ExperimentError(problems)
+    check_outputs(exp, first_scenario, source)
 
 
 def prepare(path: str | Path, out: str | Path | None, resume: bool,

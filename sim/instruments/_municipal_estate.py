@@ -20,12 +20,12 @@ to the fund. The fund never goes negative.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams
 from sim.parcels import use_bit
 from sim.uses import COMMERCIAL_NAMES, CONVERSION, IS_COMMERCIAL, RESIDENTIAL, USE_CODE, VACANT
@@ -33,8 +33,17 @@ from sim.uses import COMMERCIAL_NAMES, CONVERSION, IS_COMMERCIAL, RESIDENTIAL, U
 SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/uses.py
 
 
+ESTATE_KPI_KEYS = AREA_KPI_KEYS + (
+    "area_longterm_vacant_m2", "purchases", "purchase_eur", "renovations", "renovation_eur", "holding_cost_eur",
+    "conversions", "conversion_eur", "lettings", "waiting_list_lettings", "fronts_refused", "rent_discount_eur",
+    "rent_income_eur", "resales", "resale_eur", "parcels_held", "holdings_value_eur", "parcels_bound", "fund_eur")
+"""The keys of ``EstateInstrument.estate_kpis``."""
+
+
 class EstateParams(InstrumentParams):
     """Fund and estate-management parameters shared by the instruments that buy parcels."""
+
+    kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS
 
     fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 10_000_000.0
     """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 10M: within the EUR 9-20M of Dutch city property funds (DESIGN §4)."""

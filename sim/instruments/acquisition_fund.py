@@ -22,18 +22,20 @@ letting (budget). Rent discounts are forgone income (a KPI).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.instruments._municipal_estate import (Estate, EstateInstrument, EstateParams, collect_municipal_rents)
+from sim.instruments._municipal_estate import (ESTATE_KPI_KEYS, Estate, EstateInstrument, EstateParams,
+                                                collect_municipal_rents)
 from sim.instruments.base import register
 from sim.uses import CONVERSION, VACANT
 
 
 class AcquisitionFundConfig(EstateParams):
     kind: Literal["acquisition_fund"] = "acquisition_fund"
+    kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS + ("offers", "offers_refused", "fronts_closed")
     fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 15_000_000.0
     """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 15M: the middle of the EUR 9-20M of Dutch city property funds (DESIGN §4)."""
     premium_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15

@@ -7,6 +7,11 @@ import numpy as np
 from sim.uses import IS_COMMERCIAL, MUNICIPALITY, USE_CODE, VACANT
 
 
+AREA_KPI_KEYS = ("area_vacancy_units", "area_longterm_vacancy_1y", "area_craft_culture_m2", "area_condition_mean",
+                 "area_footfall_mean", "area_municipal_parcels", "area_parcels")
+"""The keys ``area_kpis`` returns (instrument configs list them in ``kpi_keys``)."""
+
+
 def area_kpis(model, mask: np.ndarray) -> dict[str, float]:
     """Vacancy, long-term vacancy, craft/culture floor, condition, footfall and
     municipal ownership among the parcels of ``mask`` (a boolean grid)."""

@@ -105,6 +105,10 @@ class Area(StrictParams):
 class InstrumentParams(StrictParams):
     """Fields every instrument has: its kind, when it acts and where."""
 
+    kpi_keys: ClassVar[tuple[str, ...]] = ()
+    """Keys of the instrument's ``kpis()``, recorded as metrics ``<name>_<key>``: `regie validate` checks an
+    experiment's KPI names against them (``sim.kpis.known_metrics``); a test checks them against real runs."""
+
     kind: str
     start_year: Annotated[int, Field(ge=1990, le=2200)] | None = None
     """First calendar year the instrument acts (null: from the start)."""

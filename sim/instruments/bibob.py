@@ -20,12 +20,12 @@ Cost: ``staff_hours_per_screening`` per lease screening and
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.uses import COMMERCIAL_NAMES, FRONT_SECTORS, USE_CODE
 
@@ -34,6 +34,9 @@ SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/use
 
 class BibobConfig(InstrumentParams):
     kind: Literal["bibob"] = "bibob"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("lease_screenings", "checks", "screenings",
+        "capacity_left", "fronts_refused_total", "fronts_closed_total", "fronts_missed_total",
+        "false_positives_total", "unscreened_total", "area_fronts_active")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = list(FRONT_SECTORS)
     """Risk sectors whose new leases in the area need a screened permit. Default: the front sectors of `sim.uses.FRONT_SECTORS` (services, independent, daily: barbershops, nail salons, phone and mini-market shops; DESIGN §6). List every sector for an area-wide permit duty."""
     screenings_per_year: Annotated[float, Field(ge=0.0, le=10_000.0)] | None = 60.0

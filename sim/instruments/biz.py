@@ -20,18 +20,20 @@ part of what the levy pays for).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.uses import IS_COMMERCIAL, VACANT
 
 
 class BizConfig(InstrumentParams):
     kind: Literal["biz"] = "biz"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("zone_footfall_index", "levied_eur", "spent_eur",
+        "stock_eur_per_parcel", "attraction_bonus", "condition_bonus_per_year")
     levy_share_of_value: Annotated[float, Field(ge=0.0, le=0.01)] = 0.0005
     """Yearly levy as a share of the property value (1/yr). Assumption: 0.05% of value gives about EUR 1,000 a year for an average core property, the order of Dutch BIZ contributions (a few hundred to a few thousand euros per establishment)."""
     payer: Literal["owners", "users"] = "owners"

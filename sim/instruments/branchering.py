@@ -16,12 +16,12 @@ the area (allowed or refused), at the municipal hourly rate.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.uses import COMMERCIAL_NAMES, IS_COMMERCIAL, USE_CODE, VACANT
 
@@ -30,6 +30,8 @@ SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/use
 
 class BrancheringConfig(InstrumentParams):
     kind: Literal["branchering"] = "branchering"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("share", "sector_units", "units", "decisions", "refusals",
+        "entries", "refusals_total")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = ["horeca"]
     """Sectors under the cap (their combined share counts). Default horeca: the sector Dutch use-mix rules cap most often (DESIGN §4)."""
     max_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.25

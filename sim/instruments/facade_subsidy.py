@@ -14,17 +14,18 @@ Cost: the payouts, plus ``staff_hours_per_grant`` per grant.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 
 
 class FacadeSubsidyConfig(InstrumentParams):
     kind: Literal["facade_subsidy"] = "facade_subsidy"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("grants",)
     share: Annotated[float, Field(gt=0.0, le=1.0)] = 0.5
     """Share of the renovation cost the municipality pays (0..1). Default 50%: typical Dutch facade schemes co-fund about half (assumption)."""
     max_eur_per_parcel: Annotated[float, Field(ge=0.0)] = 25_000.0

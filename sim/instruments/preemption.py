@@ -20,17 +20,20 @@ transaction and letting (budget). Rent discounts are forgone income (a KPI).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from sim.instruments._municipal_estate import (Estate, EstateInstrument, EstateParams, SectorName, collect_municipal_rents)
+from sim.instruments._municipal_estate import (ESTATE_KPI_KEYS, Estate, EstateInstrument, EstateParams, SectorName,
+                                                collect_municipal_rents)
 from sim.instruments.base import register
 from sim.uses import CONVERSION, USE_CODE, VACANT
 
 
 class PreemptionConfig(EstateParams):
     kind: Literal["preemption"] = "preemption"
+    kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS + ("designated", "offers", "offers_declined",
+        "offers_unaffordable")
     provisional_months: Annotated[float, Field(ge=0.0, le=3.0)] = 3.0
     """Months the college's provisional designation is in force before the council decides (months). Default 3: DESIGN §4 (provisional designation of 3 months, Omgevingswet ch. 9)."""
     council_confirms: bool = True

@@ -20,12 +20,12 @@ Cost: the payouts, plus ``staff_hours_per_grant`` per tenancy registered.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.uses import COMMERCIAL_NAMES, USE_CODE
 
@@ -34,6 +34,8 @@ SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/use
 
 class RentSubsidyConfig(InstrumentParams):
     kind: Literal["rent_subsidy"] = "rent_subsidy"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("target_units", "target_m2", "tenancies", "grants",
+        "front_grants", "refused_no_budget", "paid_eur", "committed_eur", "budget_left_eur")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = ["craft", "culture", "independent"]
     """Target sectors whose tenants get the subsidy. Default: makers, culture and independent (local) retail, the sectors Dutch centre programmes want to keep (DESIGN §1)."""
     share: Annotated[float, Field(gt=0.0, le=0.9)] = 0.4

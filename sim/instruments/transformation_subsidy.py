@@ -22,12 +22,12 @@ Cost: the grants, ``staff_hours_per_grant`` per grant and
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.uses import COMMERCIAL_NAMES, N_USES, USE_CODE, VACANT
 
@@ -36,6 +36,8 @@ CommercialUse = Literal[COMMERCIAL_NAMES]
 
 class TransformationSubsidyConfig(InstrumentParams):
     kind: Literal["transformation_subsidy"] = "transformation_subsidy"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("grants", "granted_eur", "budget_left_eur",
+        "floor_removed_m2", "contacts")
     basis: Literal["per_m2", "cost_share"] = "per_m2"
     """How a grant is sized: EUR per m2 of commercial floor removed, or a share of the conversion cost. Default per m2 (Impulsaanpak Winkelgebieden)."""
     eur_per_m2: Annotated[float, Field(ge=0.0, le=5_000.0)] = 650.0

@@ -25,13 +25,12 @@ Cost: staff hours per report, consultation, nomination and fine; fines are incom
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
 
-from sim.agents.businesses import open_business, wtp_rent_eur_m2
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.uses import COMMERCIAL_NAMES, MUNICIPALITY, OWNER_CODE, OWNER_KINDS, USE_CODE, VACANT
 
@@ -42,6 +41,8 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 class VacancyOrdinanceConfig(InstrumentParams):
     kind: Literal["vacancy_ordinance"] = "vacancy_ordinance"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("longvacant_units_1y", "longvacant_m2_1y", "reports",
+        "nominations", "lettings", "refusals", "no_candidate", "fines_eur")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = ["craft", "culture", "independent"]
     """Sectors on the municipal waiting list of would-be users. Assumption: makers, culture and independent (local) retail (DESIGN §1)."""
     report_after_months: Annotated[float, Field(ge=0.0, le=60.0)] = 6.0
@@ -153,6 +154,7 @@ class VacancyOrdinance(Instrument):
 
     def _best_candidate(self, model, parcel: int, rent_eur_m2: float) -> int:
         """Sector of the candidate with the best margin over the rent it would pay, or -1 if none can pay."""
+        from sim.agents.businesses import wtp_rent_eur_m2   # here: the schema (regie validate) needs no mesa/numba
         if rent_eur_m2 <= 0.0:
             return -1                               # no reasonable rent: nothing to nominate for
         drawn = np.unique(model.rng.choice(self.sector_codes, size=self.config.candidates_per_nomination,
@@ -179,6 +181,7 @@ class VacancyOrdinance(Instrument):
 
     def _let(self, model, parcel: int, sector: int, rent_eur_m2: float) -> None:
         """The nominee opens on a normal lease at the reasonable rent, with an entrant's cash buffer."""
+        from sim.agents.businesses import open_business
         cfg = model.spec.agents.businesses
         floor = model.parcels.flat("floor_m2")[parcel]
         cash = cfg.cash_buffer_quarters * (rent_eur_m2 + model.sector_arrays["fixed_cost_eur_m2"][sector]) * floor / 4.0

@@ -22,12 +22,12 @@ staff hours per claim.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim.instruments.area import area_kpis
+from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.parcels import use_bit
 from sim.uses import COMMERCIAL_NAMES, IS_COMMERCIAL, USE_CODE, VACANT
@@ -41,6 +41,8 @@ BASELINE_PERMIT_WEEKS = 8.0
 
 class ZoningConfig(InstrumentParams):
     kind: Literal["zoning"] = "zoning"
+    kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("in_force", "nonconforming_units", "permits",
+        "claims_paid", "compensation_eur")
     allow: list[ZonedUse] = ["residential"]
     """Uses the plan change permits in the zone (use names). Default: housing on the ground floor, i.e. a transformation zone (assumption: the common Dutch plan change for edge streets)."""
     forbid: list[ZonedUse] = []
