@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from sim.scenario import MAX_SEED, Scenario, ScenarioError, validate_files
+from sim.scenario import MAX_SEED, Scenario, ScenarioError
 
 EXIT_BAD_INPUT = 2
 
@@ -42,8 +42,15 @@ def _scheduler_address(text: str) -> str:
     return text
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the error and where to find help), not the usage block."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="regie",
         description="Regie: agent-based simulator of Dutch inner-city transformation "
                     "(parcels, owners, businesses, households, a municipality and its instruments).",
@@ -132,6 +139,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:   # `regie` alone: what it can do
+        _parser().print_help(sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         args = _parser().parse_args(argv)
     except SystemExit as e:  # --help (0) or a usage error (2, one line already printed)
@@ -281,6 +292,8 @@ def _run(args: argparse.Namespace) -> int:
 
     overrides = {} if args.horizon_years is None else {"horizon_years": args.horizon_years}
     scenario = Scenario.from_yaml(args.scenario, overrides=overrides)
+    for line in scenario.warnings(str(args.scenario)):
+        print(f"warning: {line}", file=sys.stderr)
     seed = scenario.seed if args.seed is None else args.seed
     run_id = run_id_for(scenario, seed)
     out = args.out or Path("results") / scenario.name / run_id

@@ -154,11 +154,19 @@ def test_run_refuses_a_seed_too_large_for_int64(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv", [["run"], ["validate"], ["run", str(BASELINE), "--horizon-years", "x"], []])
-def test_usage_errors_exit_2(argv, capsys):
+@pytest.mark.parametrize("argv, command", [(["run"], "regie run"), (["validate"], "regie validate"),
+                                           (["run", str(BASELINE), "--horizon-years", "x"], "regie run"),
+                                           (["bogus"], "regie")])
+def test_usage_errors_are_one_line_with_where_to_find_help(argv, command, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "usage: regie" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith(f"{command}: error: ") and f"`{command} --help`" in err, err
+
+
+def test_regie_alone_prints_its_help(capsys):
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "usage: regie" in err and "validate" in err and "compare" in err
 
 
 # ---------------------------------------------------------------- run: the results folder

@@ -214,6 +214,90 @@ CASES: list[Case] = [
 ]
 
 
+# ---------------------------------------------------------------- command-line options and data safety
+GOOD = {"s.yaml": tiny("name: good\n")}
+EXPERIMENT = {"s.yaml": tiny(), "e.yaml": "name: hostile\nbase: s.yaml\nparameters:\n"
+              "  - {path: context.cap_rate, bounds: [0.04, 0.06]}\noutputs:\n  - {kpi: vacancy_units}\n"
+              "method: {name: morris, n: 2}\n"}
+USER_FILES = {"mine/thesis.txt": "years of work", "notes.txt": "keep me",
+              "results/good/older-run/metrics.parquet": "an earlier result"}
+
+
+def run_out(id: str, out: str, *expect: str, **kw) -> Case:
+    """`regie run s.yaml --out OUT` where OUT is something Regie did not write: refused before the run."""
+    return Case(id, GOOD | USER_FILES, ("run", "s.yaml", "--out", out, "--quiet", "--no-plots"),
+                expect_in_stderr=expect, names=("--out",), **kw)
+
+
+def option(id: str, files: dict, argv: tuple[str, ...], *expect: str) -> Case:
+    """A usage error: one line, ``regie <command>: error: argument --x: ... (see `regie <command> --help`)``."""
+    return Case(id, files, argv, expect_in_stderr=expect + ("--help",), names=("error: ",))
+
+
+def _link_to_mine(folder: Path) -> None:
+    os.symlink("mine", folder / "link")
+
+
+def _other(extra: str, name: str = "other") -> str:
+    return tiny(f"name: {name}\n" + extra)
+
+
+CASES += [
+    # regie run --out: never delete or move what Regie did not write
+    run_out("run-out-folder-of-the-user", "mine", "is not an earlier result of this run"),
+    run_out("run-out-a-file", "notes.txt", "exists and is not a folder"),
+    run_out("run-out-current-folder", ".", "is the current folder"),
+    run_out("run-out-parent-folder", "..", "is the current folder or one of its parents"),
+    run_out("run-out-results-of-other-runs", "results", "is not an earlier result of this run"),
+    run_out("run-out-a-symlink", "link", "is a symbolic link", setup=_link_to_mine),
+    run_out("run-out-under-a-file", "notes.txt/run", "is a file, not a folder"),
+    scenario("name-escapes-results", tiny("name: ../../x\n"), "name:", "simple file name"),
+    scenario("name-absolute", tiny("name: /tmp/x\n"), "name:", "simple file name"),
+    scenario("name-hidden", tiny("name: .x\n"), "name:", "simple file name"),
+    # odd values of every option
+    option("run-seed-negative", GOOD, ("run", "s.yaml", "--seed", "-1"), "argument --seed", "(got -1)"),
+    option("run-seed-huge", GOOD, ("run", "s.yaml", "--seed", str(2 ** 64)), "argument --seed", "expected 0.."),
+    option("run-seed-not-a-number", GOOD, ("run", "s.yaml", "--seed", "seven"), "argument --seed", "whole number"),
+    option("run-horizon-zero", GOOD, ("run", "s.yaml", "--horizon-years", "0"), "argument --horizon-years"),
+    option("run-horizon-negative", GOOD, ("run", "s.yaml", "--horizon-years", "-5"), "argument --horizon-years"),
+    option("run-lang-unknown", GOOD, ("run", "s.yaml", "--lang", "fr"), "argument --lang", "invalid choice"),
+    option("run-unknown-option", GOOD, ("run", "s.yaml", "--bogus"), "unrecognized arguments: --bogus"),
+    option("compare-replicates-zero", GOOD, ("compare", "s.yaml", "--replicates", "0"), "argument --replicates"),
+    option("compare-workers-zero", GOOD, ("compare", "s.yaml", "--workers", "0"), "argument --workers"),
+    option("compare-workers-negative", GOOD, ("compare", "s.yaml", "--workers", "-2"), "argument --workers"),
+    option("compare-workers-huge", GOOD, ("compare", "s.yaml", "--workers", "100000"), "argument --workers"),
+    option("sweep-workers-zero", EXPERIMENT, ("sweep", "e.yaml", "--workers", "0"), "argument --workers"),
+    option("sweep-executor-unknown", EXPERIMENT, ("sweep", "e.yaml", "--executor", "gpu"), "argument --executor"),
+    option("sweep-scheduler-malformed", EXPERIMENT, ("sweep", "e.yaml", "--scheduler", "host:port"),
+           "argument --scheduler", "tcp://HOST:PORT"),
+    option("sweep-scheduler-port-out-of-range", EXPERIMENT, ("sweep", "e.yaml", "--scheduler", "tcp://h:70000"),
+           "argument --scheduler"),
+    Case("sweep-scheduler-unreachable", EXPERIMENT, ("sweep", "e.yaml", "--scheduler", "tcp://127.0.0.1:9",
+                                                    "--quiet"),
+         expect_in_stderr="no Dask scheduler answers there", names=("--scheduler",)),
+    Case("analyze-not-a-sweep", {"plain/x.txt": "x"}, ("analyze", "plain"), expect_in_stderr="not a sweep folder"),
+    Case("analyze-missing-folder", {}, ("analyze", "nowhere"), expect_in_stderr="not a sweep folder"),
+    # comparisons that cannot be compared, and output folders that hold something else
+    Case("compare-other-city", GOOD | {"b.yaml": "name: other\ncity: {size_cells: 40}\nhorizon_years: 1\nburn_in_years: 0\n"},
+         ("compare", "s.yaml", "b.yaml", "--quiet"), expect_in_stderr=("b.yaml: city:", "differs")),
+    Case("compare-other-horizon", GOOD | {"b.yaml": "name: other\ncity: {size_cells: 32}\nhorizon_years: 2\nburn_in_years: 0\n"},
+         ("compare", "s.yaml", "b.yaml", "--quiet"), expect_in_stderr=("b.yaml: horizon_years:", "differs")),
+    Case("compare-other-steps-per-year", GOOD | {"b.yaml": _other("steps_per_year: 12\n")},
+         ("compare", "s.yaml", "b.yaml", "--quiet"), expect_in_stderr=("b.yaml: steps_per_year:",)),
+    Case("compare-other-start-year", GOOD | {"b.yaml": _other("start_year: 2030\n")},
+         ("compare", "s.yaml", "b.yaml", "--quiet"), expect_in_stderr=("b.yaml: start_year:",)),
+    Case("compare-same-names", GOOD | {"b.yaml": tiny("name: good\n")}, ("compare", "s.yaml", "b.yaml", "--quiet"),
+         expect_in_stderr="names must differ", names=("scenario names",)),
+    Case("compare-out-a-file", GOOD | USER_FILES, ("compare", "s.yaml", "--out", "notes.txt", "--quiet"),
+         expect_in_stderr="exists and is not a folder", names=("--out",)),
+    Case("compare-out-folder-of-the-user", GOOD | USER_FILES, ("compare", "s.yaml", "--out", "mine", "--quiet"),
+         expect_in_stderr="holds no comparison", names=("--out",)),
+    Case("sweep-out-folder-of-the-user", EXPERIMENT | USER_FILES,
+         ("sweep", "e.yaml", "--out", "mine", "--executor", "serial", "--quiet"),
+         expect_in_stderr="holds no sweep", names=("--out",)),
+]
+
+
 # ---------------------------------------------------------------- the runner
 def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))

@@ -93,6 +93,9 @@ def load_scenarios(paths: list[str]) -> list[Scenario]:
             problems.extend(e.problems)
     if problems:
         raise ScenarioError(problems)
+    for path, s in zip(paths, scenarios):
+        for line in s.warnings(str(path)):
+            print(f"warning: {line}", file=sys.stderr)
     names = [s.name for s in scenarios]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
