@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-py$(PY_VERSION)
 # test processes: one per core (pytest-xdist); TEST_WORKERS=0 runs in this process
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench bench-sweep golden install clean
+.PHONY: run test bench bench-sweep bench-crn golden install clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY_VERSION)" || { echo "make: no usable Python (PYTHON='$(PYTHON)'); install Python >= 3.11 or set PYTHON=" >&2; exit 1; }
@@ -36,6 +36,9 @@ bench: $(STAMP)
 
 bench-sweep: $(STAMP)
 	$(BIN)/python bench/sweep_bench.py --workers 2
+
+bench-crn: $(STAMP)
+	$(BIN)/python bench/crn.py --replicates 16 --years 10 --workers 2
 
 # Rewrite the stored baseline metrics that tests/test_golden.py compares against (only when a
 # change of model results is intended; say so in the commit).

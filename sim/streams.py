@@ -25,6 +25,7 @@ appears (e.g. ``sector * 2**16 + k`` at a step). Purposes are dotted names
 from __future__ import annotations
 
 import hashlib
+import math
 
 import numpy as np
 
@@ -50,6 +51,17 @@ def philox4x32(c0, c1, c2, c3, k0: int, k1: int) -> tuple[np.ndarray, np.ndarray
     return c0, c1, c2, c3
 
 
+def _philox4x32_scalar(c0: int, c1: int, c2: int, c3: int, k0: int, k1: int) -> tuple[int, int, int, int]:
+    """``philox4x32`` of one counter in plain Python integers (numpy's per-call overhead would
+    dominate the one-number draws: a Poisson count per step and purpose)."""
+    for r in range(_ROUNDS):
+        if r:
+            k0, k1 = (k0 + 0x9E3779B9) & 0xFFFFFFFF, (k1 + 0xBB67AE85) & 0xFFFFFFFF
+        p0, p1 = 0xD2511F53 * c0, 0xCD9E8D57 * c2
+        c0, c1, c2, c3 = (p1 >> 32) ^ c1 ^ k0, p1 & 0xFFFFFFFF, (p0 >> 32) ^ c3 ^ k1, p0 & 0xFFFFFFFF
+    return c0, c1, c2, c3
+
+
 def purpose_word(purpose: str) -> int:
     """A stable 32-bit number for a purpose name (BLAKE2b: the same on every machine and run)."""
     return int.from_bytes(hashlib.blake2b(purpose.encode(), digest_size=4).digest(), "little")
@@ -63,12 +75,16 @@ class Streams:
         k0, k1 = np.random.SeedSequence(self.seed).generate_state(2, dtype=np.uint32)
         self._key = (int(k0), int(k1))
         self._purposes: dict[int, str] = {}
+        self._words: dict[str, int] = {}
 
     def _word(self, purpose: str) -> int:
-        word = purpose_word(purpose)
-        known = self._purposes.setdefault(word, purpose)
-        if known != purpose:   # 32-bit names: a clash is astronomically unlikely, but never silent
-            raise ValueError(f"random purposes {known!r} and {purpose!r} share a key; rename one")
+        word = self._words.get(purpose)
+        if word is None:
+            word = purpose_word(purpose)
+            known = self._purposes.setdefault(word, purpose)
+            if known != purpose:   # 32-bit names: a clash is astronomically unlikely, but never silent
+                raise ValueError(f"random purposes {known!r} and {purpose!r} share a key; rename one")
+            self._words[purpose] = word
         return word
 
     def uniform(self, purpose: str, step: int, entities, k=0) -> np.ndarray:
@@ -76,6 +92,18 @@ class Streams:
 
         ``entities`` and ``k`` are integers or arrays (broadcast together); entities and k are
         taken modulo 2**32, ``step`` may be negative (burn-in)."""
+        if np.ndim(entities) == 0 and np.ndim(k) == 0:
+            m = 0xFFFFFFFF
+            w0, w1, _, _ = _philox4x32_scalar(self._word(purpose), int(step) & m, int(entities) & m, int(k) & m,
+                                              *self._key)
+            return np.float64(((w0 >> 5) * 67108864 + (w1 >> 6)) * (1.0 / 9007199254740992.0))
+        from sim.kernels.philox import keyed_uniforms   # the compiled twin of philox4x32 (same bits)
+        e, kk = np.broadcast_arrays(np.asarray(entities, dtype=np.int64), np.asarray(k, dtype=np.int64))
+        u = keyed_uniforms(self._word(purpose), int(step), e.ravel(), kk.ravel(), *self._key)
+        return u.reshape(e.shape)
+
+    def uniform_numpy(self, purpose: str, step: int, entities, k=0) -> np.ndarray:
+        """``uniform`` computed with the numpy ``philox4x32`` (the test oracle of the compiled one)."""
         w0, w1, _, _ = philox4x32(self._word(purpose), np.int64(step).astype(np.uint64),
                                   np.asarray(entities, dtype=np.int64).astype(np.uint64),
                                   np.asarray(k, dtype=np.int64).astype(np.uint64), *self._key)
@@ -108,3 +136,98 @@ class Streams:
         cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
         u = self.uniform(purpose, step, entities, k) * cdf[-1]
         return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1)
+
+    def race(self, purpose: str, step: int, entities, candidates, weights) -> np.ndarray:
+        """For each entity, the index of the candidate it picks with probability proportional to
+        ``weights``: the smallest exponential of rate w, keyed by (entity, candidate) — the
+        "exponential race" (Gumbel-max) form of a categorical draw. Unlike an inverse CDF over a
+        list, a change of one candidate's weight, or a candidate joining or leaving, changes an
+        entity's pick only where that candidate wins or loses the race: the coupling common
+        random numbers need when two scenarios' candidate sets differ a little."""
+        from sim.kernels.philox import keyed_race
+        return keyed_race(self._word(purpose), int(step), np.asarray(entities, dtype=np.int64).ravel(),
+                          candidates, weights, *self._key)
+
+    def race_grouped(self, purpose: str, step: int, entities, candidates, groups, weights) -> np.ndarray:
+        """``race`` in two levels — a group (a fixed tile of the map, say) by its total weight, then
+        a candidate within it — with the same distribution and coupling at a fraction of the draws
+        (groups + candidates per group per entity). ``groups``: a static group id per candidate."""
+        from sim.kernels.philox import keyed_race_grouped
+        return keyed_race_grouped(self._word(purpose + ".group"), self._word(purpose), int(step),
+                                  np.asarray(entities, dtype=np.int64).ravel(), candidates, groups, weights,
+                                  *self._key)
+
+    def race_grouped_numpy(self, purpose: str, step: int, entities, candidates, groups, weights) -> np.ndarray:
+        """``race_grouped`` composed of two numpy races (the test oracle)."""
+        candidates, groups = np.asarray(candidates, dtype=np.int64), np.asarray(groups, dtype=np.int64)
+        weights = np.asarray(weights, dtype=np.float64)
+        ids = np.unique(groups)
+        totals = np.array([weights[groups == g].sum() for g in ids])
+        out = []
+        for e in np.asarray(entities, dtype=np.int64).ravel():
+            g = ids[self.race_numpy(purpose + ".group", step, [e], ids, totals)[0]]
+            inside = np.flatnonzero(groups == g)
+            out.append(inside[self.race_numpy(purpose, step, [e], candidates[inside], weights[inside])[0]])
+        return np.array(out, dtype=np.int64)
+
+    def race_numpy(self, purpose: str, step: int, entities, candidates, weights) -> np.ndarray:
+        """``race`` in numpy over the whole (entity × candidate) matrix (the test oracle)."""
+        u = self.uniform_numpy(purpose, step, np.asarray(entities, dtype=np.int64).reshape(-1, 1),
+                               np.asarray(candidates, dtype=np.int64).reshape(1, -1))
+        with np.errstate(divide="ignore"):
+            key = -np.log1p(-u) / np.asarray(weights, dtype=np.float64).reshape(1, -1)
+        return np.argmin(key, axis=1)
+
+    def poisson(self, purpose: str, step: int, lam, entities=0) -> np.ndarray | int:
+        """Poisson counts by inversion of keyed uniforms: a larger rate never gives fewer events
+        for the same key (monotone coupling, which keeps two scenarios' counts close)."""
+        return poisson_inverse(self.uniform(purpose, step, entities), lam)
+
+    def weighted_sample(self, purpose: str, step: int, entities, weights, n: int) -> np.ndarray:
+        """``n`` distinct indices into ``entities`` drawn without replacement with probability
+        proportional to ``weights`` (Efraimidis & Spirakis 2006: the n smallest keyed
+        exponentials of rate w); an entity's key does not depend on the others."""
+        entities = np.asarray(entities, dtype=np.int64)
+        w = np.asarray(weights, dtype=np.float64)
+        u = self.uniform(purpose, step, entities)
+        with np.errstate(divide="ignore"):
+            key = -np.log1p(-u) / w          # Exp(w): zero weights give +inf (never before a positive one)
+        return np.argsort(key, kind="stable")[: min(n, entities.size)]
+
+
+def poisson_inverse(u, lam) -> np.ndarray | int:
+    """The Poisson(lam) quantile of ``u`` (inverse CDF); 0 where lam <= 0. A scalar ``u`` and
+    ``lam`` (the usual case: one count per step and purpose) take a fast path without scipy."""
+    if np.ndim(u) == 0 and np.ndim(lam) == 0:
+        return _poisson_quantile(float(u), float(lam))
+    u = np.asarray(u, dtype=np.float64)
+    if np.ndim(lam) == 0:        # one rate for all: invert one CDF table
+        lam = float(lam)
+        if lam <= 0.0:
+            return np.zeros(u.shape, np.int64)
+        ks = np.arange(int(lam + 12.0 * math.sqrt(lam) + 20.0))
+        from scipy.special import gammaln
+        cdf = np.cumsum(np.exp(ks * math.log(lam) - lam - gammaln(ks + 1.0)))
+        return np.minimum(np.searchsorted(cdf, u, side="right"), ks.size - 1).astype(np.int64)
+    from scipy.stats import poisson
+    lam = np.asarray(lam, dtype=np.float64)
+    safe = np.maximum(lam, 1e-300)
+    return np.where(lam > 0, np.maximum(poisson.ppf(u, safe), 0.0), 0.0).astype(np.int64)
+
+
+def _poisson_quantile(u: float, lam: float) -> int:
+    """Smallest k with P(X <= k) > u for X ~ Poisson(lam)."""
+    if lam <= 0.0:
+        return 0
+    if lam < 30.0:      # sum the pmf upwards: a few dozen terms at most
+        p = math.exp(-lam)
+        cdf, k = p, 0
+        while u >= cdf and k < 10_000:
+            k += 1
+            p *= lam / k
+            cdf += p
+        return k
+    from scipy.special import gammaln
+    ks = np.arange(int(lam + 12.0 * math.sqrt(lam) + 20.0))
+    cdf = np.cumsum(np.exp(ks * math.log(lam) - lam - gammaln(ks + 1.0)))
+    return int(min(np.searchsorted(cdf, u, side="right"), ks.size - 1))

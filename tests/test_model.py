@@ -81,7 +81,7 @@ def test_degenerate_flat_context_keeps_vacancy_in_a_narrow_band():
 
 def _mean_late(metric: str, over: dict, years: int = 5) -> float:
     vals = []
-    for seed in CRN_SEEDS:
+    for seed in CRN_SEEDS[:4]:     # 4 pairs: keyed streams keep the variants paired
         m = simulate(scenario(**over), seed=seed).metrics
         m = m[m["metric"] == metric]
         vals.append(m[m["year"] > m["year"].max() - years]["value"].mean())

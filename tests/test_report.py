@@ -26,6 +26,7 @@ EFFECTS = {
     ("vacancy_ordinance", "footfall_index"): (1.5, 0.4, 2.6),
     ("package_owner_focused", "vacancy_units_C"): (0.012, 0.004, 0.020),  # worse: vacancy up
 }
+SD_RATIO = {"vacancy_ordinance": 0.31, "package_owner_focused": 0.57}   # paired SD / arm SD
 FAILURES = [{"scenario": "package_owner_focused", "replicate": 2, "seed": 987654321,
              "error": "ValueError: fund below zero"}]
 
@@ -52,12 +53,13 @@ def make_summary() -> pd.DataFrame:
                     "net_cost_eur": cost, "better": "down" if metric in DOWN else "up"}
             if scen == BASELINE:
                 base.update(diff=np.nan, diff_lo=np.nan, diff_hi=np.nan, distinguishable=False, per_meur=np.nan,
-                            rank=np.nan)
+                            rank=np.nan, sd_ratio=np.nan, mdd=np.nan)
             else:
                 diff, lo, hi = EFFECTS.get((scen, metric), (0.001, -0.004, 0.006))
                 base.update(diff=diff, diff_lo=lo, diff_hi=hi, distinguishable=(scen, metric) in EFFECTS,
                             per_meur=diff / (cost / 1e6) if cost > 0 else np.nan,
-                            rank=1.0 if scen == "vacancy_ordinance" else 2.0)
+                            rank=1.0 if scen == "vacancy_ordinance" else 2.0,
+                            sd_ratio=SD_RATIO[scen], mdd=0.01)
             rows.append(base)
     return pd.DataFrame(rows)
 
@@ -260,3 +262,16 @@ def test_scenario_without_results_and_without_costly_scenarios(tmp_path):
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "effect_per_euro.png", "map_vacancy_ordinance.png", "trajectories.png"]
     assert text.count("data:image/png;base64,") == 3
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("en", ["reduced, not removed", "0.44 of the spread", "from 0.31 to 0.57", "can therefore still partly be luck",
+            "Precision of the comparison", "Smallest detectable difference"]),
+    ("nl", ["kleiner, niet weggenomen", "0,44 van de spreiding", "van 0,31 tot 0,57", "nog deels toeval",
+            "Nauwkeurigheid van de vergelijking", "Kleinste aantoonbare verschil"])])
+def test_report_says_what_common_random_numbers_do_with_the_measured_figures(tmp_path, lang, words):
+    page = write_report(tmp_path, make_summary(), make_metrics(), make_maps(), BASELINE, lang=lang).read_text()
+    for w in words:
+        assert w in page, f"{lang}: {w!r} missing"
+    for claim in ("not from luck", "niet door toeval"):   # the old promise that a difference cannot be luck
+        assert claim not in page

@@ -81,3 +81,56 @@ def test_generators_are_keyed_and_reproducible():
     b = Streams(5).generator("entrant.arrivals.horeca", 10, 0).poisson(3.0, 100)
     c = Streams(5).generator("entrant.arrivals.horeca", 11, 0).poisson(3.0, 100)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_compiled_uniforms_equal_the_numpy_twin_bit_for_bit():
+    s = Streams(77)
+    entities = np.concatenate([np.arange(-5, 3000), [2**31, 2**32 - 1, 2**40 + 7]])
+    for step in (-12, 0, 1, 999):
+        for k in (0, 3):
+            assert np.array_equal(s.uniform("x.y", step, entities, k), s.uniform_numpy("x.y", step, entities, k))
+    grid = s.uniform("x.y", 4, entities[:50].reshape(-1, 1), np.arange(7).reshape(1, -1))
+    assert np.array_equal(grid, s.uniform_numpy("x.y", 4, entities[:50].reshape(-1, 1), np.arange(7).reshape(1, -1)))
+    assert all(s.uniform("x.y", 4, int(e), 2) == s.uniform_numpy("x.y", 4, e, 2) for e in entities[:20])
+
+
+def test_compiled_race_equals_the_numpy_twin_and_follows_the_weights():
+    s = Streams(8)
+    cand = np.array([3, 17, 4, 99, 1000])
+    w = np.array([1.0, 0.0, 2.0, 5.0, 2.0])
+    who = np.arange(20_000)
+    picks = s.race("household.dwelling", 3, who, cand, w)
+    assert np.array_equal(picks, s.race_numpy("household.dwelling", 3, who, cand, w))
+    counts = np.bincount(picks, minlength=5)
+    assert counts[1] == 0
+    assert stats.chisquare(counts[[0, 2, 3, 4]], 20_000 * np.array([1, 2, 5, 2]) / 10).pvalue > 1e-3
+
+
+def test_race_changes_few_picks_when_one_candidate_changes():
+    """The coupling common random numbers need: dropping one candidate moves only the entities that
+    had picked it (an inverse CDF over the list would move almost all of them)."""
+    s = Streams(9)
+    cand = np.arange(100, 400)
+    w = np.linspace(1.0, 3.0, cand.size)
+    who = np.arange(5000)
+    before = cand[s.race("p", 1, who, cand, w)]
+    after = cand[1:][s.race("p", 1, who, cand[1:], w[1:])]
+    moved = before != after
+    assert np.array_equal(moved, before == cand[0])
+    inverse_cdf = cand[s.choice("p", 1, who, w)] != cand[1:][s.choice("p", 1, who, w[1:])]
+    assert moved.mean() < 0.01 and inverse_cdf.mean() > 20 * moved.mean()
+
+
+def test_grouped_race_equals_its_twin_and_the_weights():
+    s = Streams(12)
+    cand = np.arange(40) * 7
+    groups = np.arange(40) // 6 % 5          # static groups (tiles), not sorted
+    w = 1.0 + (np.arange(40) % 4)
+    w[5] = 0.0
+    who = np.arange(300)
+    picks = s.race_grouped("household.dwelling", 2, who, cand, groups, w)
+    assert np.array_equal(picks, s.race_grouped_numpy("household.dwelling", 2, who, cand, groups, w))
+    many = np.bincount(s.race_grouped("household.dwelling", 2, np.arange(40_000), cand, groups, w), minlength=40)
+    assert many[5] == 0
+    keep = w > 0
+    assert stats.chisquare(many[keep], 40_000 * w[keep] / w.sum()).pvalue > 1e-3

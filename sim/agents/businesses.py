@@ -122,12 +122,18 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
     Search has friction: an entrant walks past ``candidates_per_entrant`` units
     (found in proportion to footfall) and only the vacant ones among them are
     options, so lettings per step rise with the vacancy rate (a matching
-    function) and visible units let first. Honest entrants bid the asking rent
+    function) and visible units let first. A vacant unit with visibility share
+    ``w / W`` is among an entrant's K looks with probability ``1 − (1 − w/W)^K``,
+    drawn for each (entrant, unit) pair from the pair's own key: the same entrant
+    sees the same units in two scenarios unless their visibility differs. Honest entrants bid the asking rent
     of the option with the best expected profit if that profit is positive;
     fronts bid above asking regardless of footfall.
 
+    Every would-be entrant is keyed by where and when it appears — (step, sector, k), see
+    ``entrant_key`` — and draws its count, its search and its tie-breaks from that key alone.
+
     Returns:
-        bids as (rent_eur_m2, parcel, sector, is_front).
+        bids as (rent_eur_m2, parcel, sector, is_front, entrant key).
     """
     par = model.parcels
     cfg = model.spec.agents.businesses
@@ -136,44 +142,54 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
     vacant = units[use[units] == VACANT]
     if vacant.size == 0:
         return []
-    rng = model.rng
+    streams, t = model.streams, model.clock
     scale = model.n_units_start / 1000.0 / model.spy
     allowed = par.flat("allowed")[units]
     visibility = np.maximum(par.flat("footfall")[units], 1e-12) ** cfg.search_footfall_weight
-    bids: list[tuple[float, int, int, bool]] = []
+    bids: list[tuple[float, int, int, bool, int]] = []
     for sector_name, sp in cfg.sectors.items():
         code = USE_CODE[sector_name]
         # would-be entrants follow market size: visitors for the visitor-facing part of sales
         demand = max(model.context["visitor_demand"], 0.0) ** (1.0 - sp.local_share)
-        n = rng.poisson(sp.entry_rate_per_1000_units * scale * demand)
+        n = streams.poisson("entrant.arrivals", t, sp.entry_rate_per_1000_units * scale * demand, code)
         ok = (allowed >> code) & 1 == 1
         if n == 0 or not ok.any():
             continue
         w = visibility * ok
-        seen = units[rng.choice(units.size, size=(n, cfg.candidates_per_entrant), p=w / w.sum())]
-        options = np.flatnonzero(use[seen.reshape(-1)] == VACANT)
-        if options.size == 0:
+        open_ok = ok & (use[units] == VACANT)
+        cand = units[open_ok]
+        if cand.size == 0:
             continue
-        cand = seen.reshape(-1)[options]
-        margin = np.full(seen.size, -np.inf)
+        p_seen = 1.0 - (1.0 - w[open_ok] / w.sum()) ** cfg.candidates_per_entrant
+        keys = entrant_key(code, np.arange(n))
+        seen = streams.uniform("entrant.search", t, keys.reshape(-1, 1), cand.reshape(1, -1)) < p_seen
+        if not seen.any():
+            continue
         # the tenant pays the asking rent less any share the municipality pays (rent subsidy)
         ask = par.flat("asking_rent_eur_m2")[cand] * (1.0 - model.municipality.rent_support_share(cand, code))
-        margin[options] = wtp_rent_eur_m2(model, np.full(cand.size, code), cand) - ask
-        margin = margin.reshape(seen.shape)
+        margin = np.where(seen, wtp_rent_eur_m2(model, np.full(cand.size, code), cand) - ask, -np.inf)
         best = np.argmax(margin, axis=1)
         for e in np.flatnonzero(margin[np.arange(n), best] >= 0.0).tolist():
-            parcel = int(seen[e, best[e]])
-            bids.append((float(par.flat("asking_rent_eur_m2")[parcel]), parcel, code, False))
+            parcel = int(cand[best[e]])
+            bids.append((float(par.flat("asking_rent_eur_m2")[parcel]), parcel, code, False, int(keys[e])))
     asking = par.flat("asking_rent_eur_m2")[vacant]
     bids.extend(_front_bids(model, vacant, asking, par.flat("allowed")[vacant], model.n_units_start / 1000.0))
     return bids
 
 
-def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tuple[float, int, int, bool]]:
+FRONT_KEY_CODE = 0xFF   # the "sector" part of a front entrant's key (sim/streams.py entity keys)
+
+
+def entrant_key(code: int, k: np.ndarray) -> np.ndarray:
+    """The entity key of the k-th would-be entrant of sector ``code`` in a step (k < 65,536)."""
+    return (np.int64(code) << np.int64(16)) | np.asarray(k, dtype=np.int64)
+
+
+def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tuple[float, int, int, bool, int]]:
     cfg = model.spec.agents.businesses
-    rng = model.rng
+    streams, t = model.streams, model.clock
     rate = cfg.front_entry_rate_per_1000_units * model.context["crime_pressure"] * units / model.spy
-    n = rng.poisson(max(rate, 0.0))
+    n = streams.poisson("front.arrivals", t, max(rate, 0.0))
     if n == 0:
         return []
     par = model.parcels
@@ -181,29 +197,29 @@ def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tupl
     # cheap, long-vacant units away from the prime streets
     w = (1.0 + vac_years) / np.maximum(asking, 10.0) * (1.0 + par.flat("street_class")[vacant])
     out = []
-    for _ in range(n):
-        sector = int(FRONT_CODES[rng.integers(FRONT_CODES.size)])
+    for key in entrant_key(FRONT_KEY_CODE, np.arange(n)).tolist():
+        sector = int(FRONT_CODES[int(streams.uniform("front.sector", t, key) * FRONT_CODES.size)])
         ok = (allowed >> sector) & 1 == 1
         if not ok.any():
             continue
-        ww = w * ok
-        k = int(rng.choice(vacant.size, p=ww / ww.sum()))
-        out.append((float(asking[k] * (1.0 + cfg.front_bid_premium)), int(vacant[k]), sector, True))
+        k = int(streams.race("front.search", t, key, vacant, w * ok)[0])
+        out.append((float(asking[k] * (1.0 + cfg.front_bid_premium)), int(vacant[k]), sector, True, key))
     return out
 
 
-def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool]]) -> None:
+def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool, int]]) -> None:
     """Owners accept the best bid per unit if it meets the asking rent (and screening)."""
     if not bids:
         return
     par = model.parcels
     cfg = model.spec.agents.businesses
-    # best bid first; equal bids (honest entrants all bid the asking rent) in random order
-    tiebreak = model.rng.permutation(len(bids))
+    # best bid first; equal bids (honest entrants all bid the asking rent) in a random order keyed
+    # by the bidders, so that an extra bidder does not reorder the others
+    tiebreak = model.streams.uniform("letting.tiebreak", model.clock, np.array([b[4] for b in bids], dtype=np.int64))
     order = sorted(range(len(bids)), key=lambda i: (-bids[i][0], tiebreak[i]))
     taken: set[int] = set()
     for i in order:
-        rent, parcel, sector, is_front = bids[i]
+        rent, parcel, sector, is_front, _ = bids[i]
         if parcel in taken or par.flat("use")[parcel] != VACANT:
             continue
         if rent < par.flat("asking_rent_eur_m2")[parcel] - 1e-9:
@@ -224,7 +240,7 @@ def exit_draws(model: "CityModel") -> np.ndarray:
     """Slots of honest businesses leaving for reasons outside the model, and fronts caught by police."""
     b = model.businesses
     cfg = model.spec.agents.businesses
-    u = model.rng.random(b.n)
+    u = model.streams.uniform("business.exit", model.clock, b.parcel)   # keyed by the unit (a business has one)
     p_exit = 1.0 - (1.0 - cfg.base_exit_per_year) ** (1.0 / model.spy)
     p_caught = 1.0 - (1.0 - cfg.front_detection_per_year) ** (1.0 / model.spy)
     honest_exit = b.alive & ~b.is_front & (u < p_exit)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 HOUSEHOLD_FIELDS = {
     "alive": np.bool_, "parcel": np.int64, "income_class": np.int8, "income_eur_month": np.float64,
     "rent_eur_month": np.float64, "size": np.int8,
+    "key": np.int64,     # the household's random-stream key: where and when it appeared (``arrival_keys``)
 }
 BURDEN_LIMIT = 0.40              # DESIGN §5: rent burden above 40% of income
 AMENITY_RADIUS = 2               # 5×5 neighbourhood for nuisance and facilities (assumption)
@@ -42,15 +43,16 @@ class Household(mesa.Agent):
         self.remove()
 
 
-def move_in(model: "CityModel", parcels: np.ndarray, income_class: np.ndarray, sizes: np.ndarray) -> None:
-    """Create households in the given parcels (one dwelling each)."""
+def move_in(model: "CityModel", parcels: np.ndarray, income_class: np.ndarray, sizes: np.ndarray,
+            keys: np.ndarray) -> None:
+    """Create households in the given parcels (one dwelling each), with their stream keys."""
     if parcels.size == 0:
         return
     hc = model.spec.agents.households
     incomes = np.asarray(hc.income_eur_month.as_tuple())[income_class]
     rents = model.parcels.flat("dwelling_rent_eur_month")[parcels]
     slots = model.households.add_many(parcels.size, alive=True, parcel=parcels, income_class=income_class,
-                                      income_eur_month=incomes, rent_eur_month=rents, size=sizes)
+                                      income_eur_month=incomes, rent_eur_month=rents, size=sizes, key=keys)
     np.add.at(model.parcels.flat("dwellings_occupied"), parcels, 1)
     model.household_agents.extend(Household(model, int(s)) for s in slots)
 
@@ -92,7 +94,7 @@ def movers(model: "CityModel", hood: dict[str, np.ndarray]) -> np.ndarray:
     hazard = hc.move_per_year * np.where(burden > BURDEN_LIMIT, hc.burden_move_multiplier, 1.0)
     hazard = np.clip(hazard * np.maximum(factor, 0.0), 0.0, 1.0)
     p_step = 1.0 - (1.0 - hazard) ** (1.0 / model.spy)
-    return alive[model.rng.random(alive.size) < p_step]
+    return alive[model.streams.uniform("household.move_out", model.clock, hh.key[alive]) < p_step]
 
 
 def arrivals(model: "CityModel", hood: dict[str, np.ndarray]) -> None:
@@ -101,27 +103,40 @@ def arrivals(model: "CityModel", hood: dict[str, np.ndarray]) -> None:
     hc = model.spec.agents.households
     free = int((par.dwellings - par.dwellings_occupied).sum())
     rate = max(model.context["housing_demand"], 0.0) * hc.fill_per_year / model.spy
-    n = min(int(model.rng.poisson(rate * free)), free)
-    place_households(model, n, hood)
+    n = min(model.streams.poisson("household.arrivals", model.clock, rate * free), free)
+    place_households(model, arrival_keys(model.clock, n), hood, coupled=True)
 
 
-def place_households(model: "CityModel", n: int, hood: dict[str, np.ndarray]) -> int:
-    """``n`` new households (income class from the in-mover mix) pick free dwellings.
+ARRIVAL_KEY_BASE = 1 << 24    # keys of the initial households are their placement numbers, below this
+
+
+def arrival_keys(clock: int, n: int) -> np.ndarray:
+    """Stream keys of the ``n`` in-movers of step ``clock``: (step, k), k < 65,536."""
+    return ARRIVAL_KEY_BASE + (np.int64(clock) << np.int64(16)) + np.arange(n, dtype=np.int64)
+
+
+def place_households(model: "CityModel", keys: np.ndarray, hood: dict[str, np.ndarray], coupled: bool = False) -> int:
+    """New households, one per stream key (income class from the in-mover mix), pick free dwellings.
 
     Weights: free dwellings × amenity × affordability (rent burden above 30%
     is penalised). Two picks of the last dwelling of a parcel: the later one
     does not move in. Returns the number that moved in.
+
+    ``coupled`` (in-movers during the run): the pick is a keyed two-level race (a fixed tile of
+    the map by its total weight, then a parcel in it, ``Streams.race_grouped``), so that an
+    in-mover keeps its pick in another scenario unless the weights of what it picked or of
+    its winner differ; at set-up (the same in every scenario) a cheaper inverse CDF serves.
     """
     par = model.parcels
     hc = model.spec.agents.households
     free = par.flat("dwellings") - par.flat("dwellings_occupied")
     cand = np.flatnonzero(free > 0)
+    n = keys.size
     if cand.size == 0 or n <= 0:
         return 0
-    rng = model.rng
-    mix = np.asarray(hc.income_mix.as_tuple())
-    income_class = rng.choice(3, size=n, p=mix / mix.sum()).astype(np.int8)
-    sizes = 1 + rng.poisson(max(hc.size_mean - 1.0, 0.0), size=n)
+    streams, t = model.streams, model.clock
+    income_class = streams.choice("household.income", t, keys, np.asarray(hc.income_mix.as_tuple())).astype(np.int8)
+    sizes = 1 + streams.poisson("household.size", t, max(hc.size_mean - 1.0, 0.0), keys)
     incomes = np.asarray(hc.income_eur_month.as_tuple())
     rent = par.flat("dwelling_rent_eur_month")[cand]
     amenity = np.maximum(1.0 + hood["facilities"][cand] - hood["nuisance"][cand] - hood["decay"][cand], 0.05)
@@ -132,13 +147,17 @@ def place_households(model: "CityModel", n: int, hood: dict[str, np.ndarray]) ->
             continue
         burden = rent / incomes[c]
         w = free[cand] * amenity * np.exp(-10.0 * np.maximum(burden - 0.30, 0.0))  # affordability, assumption
-        chosen[idx] = cand[rng.choice(cand.size, size=idx.size, p=w / w.sum())]
+        if coupled:
+            pick = streams.race_grouped("household.dwelling", t, keys[idx], cand, model.tile_of[cand], w)
+        else:
+            pick = streams.choice("household.dwelling.setup", t, keys[idx], w)
+        chosen[idx] = cand[pick]
     order = np.argsort(chosen, kind="stable")
     sorted_p = chosen[order]
     rank = np.arange(n) - np.searchsorted(sorted_p, sorted_p, side="left")
     keep = np.zeros(n, bool)
     keep[order] = rank < free[sorted_p]
-    move_in(model, chosen[keep], income_class[keep], sizes[keep])
+    move_in(model, chosen[keep], income_class[keep], sizes[keep], keys[keep])
     return int(keep.sum())
 
 
@@ -147,11 +166,13 @@ def populate(model: "CityModel", occupancy: float = 0.97) -> None:
     of dwellings is reached (97%: assumption, tight Dutch housing market)."""
     hood = neighbourhood(model)
     target = int(occupancy * model.parcels.dwellings.sum())
+    tried = 0
     for _ in range(20):
         missing = target - int(model.parcels.dwellings_occupied.sum())
         if missing <= 0:
             break
-        place_households(model, missing, hood)
+        place_households(model, np.arange(tried, tried + missing, dtype=np.int64), hood)
+        tried += missing
 
 
 def rent_burden_share(model: "CityModel") -> float:

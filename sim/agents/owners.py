@@ -115,7 +115,7 @@ class Owner(mesa.Agent):
             if m.municipality.first_refusal(p, price):
                 buyer = m.municipality_owner_slot
             else:
-                buyer = m.draw_buyer(exclude=self.slot)
+                buyer = m.draw_buyer(p, exclude=self.slot)
                 if buyer < 0:
                     continue
             transfer(m, p, self.slot, buyer, price)
@@ -146,7 +146,7 @@ def assign_owners(model: "CityModel") -> None:
     """Create owner agents and give every parcel one owner (DESIGN §2 kinds and shares)."""
     par = model.parcels
     oc = model.spec.agents.owners
-    rng = model.rng
+    rng = model.streams.generator("owner.assign", 0)   # set-up: the same owners in every scenario of a city
     n_parcels = int(par.is_parcel.sum())
     kinds = [k for k in oc.kinds]
     slots_by_kind: dict[int, np.ndarray] = {}

@@ -299,6 +299,33 @@ def mean_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float
     return mean, mean - half, mean + half
 
 
+def variance_reduction(paired: pd.Series, arm: pd.Series, reference: pd.Series) -> float:
+    """SD of the paired differences over the mean SD of the two arms (replicates present in both).
+
+    About 1.41 when the arms are independent (no common random numbers at all), 0 when the chance
+    events cancel exactly; below 1 the pairing removes noise. NaN when it cannot be measured."""
+    both = paired.index
+    if both.size < 2:
+        return float("nan")
+    arms = (float(arm.loc[both].std(ddof=1)) + float(reference.loc[both].std(ddof=1))) / 2.0
+    sd = float(paired.std(ddof=1))
+    if arms > 0:
+        return sd / arms
+    return 0.0 if sd == 0 else float("nan")
+
+
+def minimum_detectable_difference(paired: np.ndarray, level: float = 0.95, power: float = 0.8) -> float:
+    """The smallest true difference that the paired comparison would find (two-sided test at
+    ``level``) with probability ``power``: (t_(1+level)/2 + t_power) · SD / sqrt(n), on n − 1
+    degrees of freedom (the usual paired-t sample-size formula)."""
+    paired = np.asarray(paired, dtype=float)
+    n = paired.size
+    if n < 2:
+        return float("nan")
+    t = stats.t.ppf(0.5 + level / 2, n - 1) + stats.t.ppf(power, n - 1)
+    return float(t * paired.std(ddof=1) / np.sqrt(n))
+
+
 def horizon_values(metrics: pd.DataFrame) -> pd.DataFrame:
     """Wide table (scenario, replicate) × metric of the values at the last step."""
     last = metrics[metrics["step"] == metrics.groupby(["scenario", "replicate"])["step"].transform("max")]
@@ -321,13 +348,17 @@ def summary_table(metrics: pd.DataFrame, scenario_order: list[str]) -> pd.DataFr
             mean, lo, hi = mean_interval(own[m].to_numpy())
             row = {"scenario": s, "metric": m, "n": int(own[m].size), "mean": mean, "lo": lo, "hi": hi,
                    "diff": np.nan, "diff_lo": np.nan, "diff_hi": np.nan, "distinguishable": False,
-                   "net_cost_eur": cost, "per_meur": np.nan, "better": BETTER.get(m, "up")}
+                   "net_cost_eur": cost, "per_meur": np.nan, "better": BETTER.get(m, "up"),
+                   "sd_ratio": np.nan, "mdd": np.nan}
             if s != baseline and baseline in wide.index.get_level_values(0):
-                paired = own[m].sub(wide.loc[baseline][m]).dropna()   # replicates present in both
+                ref = wide.loc[baseline][m]
+                paired = own[m].sub(ref).dropna()   # replicates present in both
                 d, dlo, dhi = mean_interval(paired.to_numpy())
                 row.update(diff=d, diff_lo=dlo, diff_hi=dhi,
                            distinguishable=bool(np.isfinite(dlo) and (dlo > 0 or dhi < 0)),
-                           per_meur=d / (cost / 1e6) if cost > 0 else np.nan)
+                           per_meur=d / (cost / 1e6) if cost > 0 else np.nan,
+                           sd_ratio=variance_reduction(paired, own[m], ref),
+                           mdd=minimum_detectable_difference(paired.to_numpy()))
             rows.append(row)
     table = pd.DataFrame(rows)
     good = np.where(table["better"] == "down", -table["diff"], table["diff"])
@@ -340,17 +371,23 @@ def summary_markdown(summary: pd.DataFrame, failures: list[dict]) -> str:
     lines = ["# Comparison summary", "",
              "Mean at the horizon with 95% interval over replicates; difference vs the first scenario with a "
              "paired 95% interval (≈0: not distinguishable from doing nothing); net public cost in EUR; "
-             "effect per EUR million of net cost; rank per KPI (1 = best).", ""]
+             "effect per EUR million of net cost; rank per KPI (1 = best). Precision of the pairing: "
+             "SD ratio = SD of the paired differences / mean SD of the two arms (1.41: no common random numbers at "
+             "all; lower is better), MDD = the smallest difference the replicates used would detect (95% "
+             "confidence, 80% power).", ""]
     for m, rows in summary.groupby("metric", sort=False):
-        lines += [f"## {m}", "", "| scenario | mean (95% interval) | difference (paired 95% interval) | net cost EUR | per EUR M | rank |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"## {m}", "", "| scenario | mean (95% interval) | difference (paired 95% interval) | net cost EUR | "
+                  "per EUR M | rank | SD ratio | MDD |",
+                  "|---|---|---|---|---|---|---|---|"]
         for r in rows.itertuples():
             diff = "" if np.isnan(r.diff) else (f"{r.diff:+.4g} ({r.diff_lo:+.4g} to {r.diff_hi:+.4g})"
                                                 + ("" if r.distinguishable else " ≈0"))
             per = "" if np.isnan(r.per_meur) else f"{r.per_meur:+.4g}"
             rank = "" if np.isnan(r.rank) else f"{int(r.rank)}"
+            ratio = "" if np.isnan(r.sd_ratio) else f"{r.sd_ratio:.2f}"
+            mdd = "" if np.isnan(r.mdd) else f"{r.mdd:.3g}"
             lines.append(f"| {r.scenario} | {r.mean:.4g} ({r.lo:.4g} to {r.hi:.4g}) | {diff} | "
-                         f"{r.net_cost_eur:,.0f} | {per} | {rank} |")
+                         f"{r.net_cost_eur:,.0f} | {per} | {rank} | {ratio} | {mdd} |")
         lines.append("")
     if failures:
         lines += ["## Missing runs", ""] + [f"- {f['scenario']} replicate {f['replicate']} (seed {f['seed']}): "

@@ -69,26 +69,59 @@ TEXT: dict[str, tuple[str, str]] = {
     "how_to_read": ("How to read this", "Zo leest u dit rapport"),
     "how_to_read_text": (
         "The model simulated every scenario {reps} times (replicates), each time with other chance events: which "
-        "owners sell, which businesses open or close, who moves in. All scenarios went through the same {reps} "
-        "series of chance events (common random numbers), so a difference between a scenario and doing nothing "
-        "comes from the policy and not from luck. The numbers are averages over the replicates{at_year}. The 95% "
-        "interval shows how sure the model is: the narrower, the surer. We only call a difference an effect when "
-        "the 95% interval of the difference with doing nothing (paired replicate by replicate) does not include "
-        "zero. Otherwise the report says <em>not distinguishable from doing nothing</em>: the policy may still "
-        "have a small effect, but the model cannot tell it apart from chance. Shares are in percent, changes of "
-        "shares in percentage points (from 10% to 8% is −2 points). Amounts are in millions of euros; the net "
-        "public cost is what the municipality spends minus what it receives, over the whole period.",
+        "owners sell, which businesses open or close, who moves in. Replicate i of every scenario uses the same "
+        "random number for the same decision about the same building, business or household at the same moment "
+        "(common random numbers). As long as a policy leaves such a decision alone, every scenario takes it the "
+        "same way. Once a policy changes what happens (a shop opens that would otherwise have stayed empty), what "
+        "follows around it can differ, so chance is reduced, not removed: {pairing} A difference can therefore "
+        "still partly be luck. The numbers are averages over the replicates{at_year}. The 95% interval shows how "
+        "sure the model is: the narrower, the surer. We only call a difference an effect when the 95% interval of "
+        "the difference with doing nothing (paired replicate by replicate) does not include zero. Otherwise the "
+        "report says <em>not distinguishable from doing nothing</em>: the policy may still have an effect smaller "
+        "than the <em>smallest detectable difference</em> in the precision table below, which the model cannot "
+        "tell apart from chance with {reps} replicates. Shares are in percent, changes of shares in percentage "
+        "points (from 10% to 8% is −2 points). Amounts are in millions of euros; the net public cost is what the "
+        "municipality spends minus what it receives, over the whole period.",
         "Het model heeft elk scenario {reps} keer doorgerekend (replicaties), steeds met andere toevallige "
-        "gebeurtenissen: welke eigenaren verkopen, welke ondernemers beginnen of stoppen, wie er komt wonen. Alle "
-        "scenario's kregen dezelfde {reps} reeksen toevallige gebeurtenissen (gemeenschappelijke toevalsgetallen, "
-        "common random numbers), zodat een verschil tussen een scenario en niets doen door het beleid komt en "
-        "niet door toeval. De getallen zijn gemiddelden over de replicaties{at_year}. Het 95%-interval laat zien "
+        "gebeurtenissen: welke eigenaren verkopen, welke ondernemers beginnen of stoppen, wie er komt wonen. "
+        "Replicatie i van elk scenario gebruikt hetzelfde toevalsgetal voor dezelfde beslissing over hetzelfde "
+        "pand, bedrijf of huishouden op hetzelfde moment (gemeenschappelijke toevalsgetallen, common random "
+        "numbers). Zolang beleid zo'n beslissing niet raakt, valt die in elk scenario hetzelfde uit. Verandert "
+        "beleid wat er gebeurt (er opent een winkel die anders leeg was gebleven), dan kan wat daarna in de buurt "
+        "gebeurt verschillen; toeval wordt dus kleiner, niet weggenomen: {pairing} Een verschil kan daarom nog "
+        "deels toeval zijn. De getallen zijn gemiddelden over de replicaties{at_year}. Het 95%-interval laat zien "
         "hoe zeker het model is: hoe smaller, hoe zekerder. We noemen een verschil pas een effect als het "
         "95%-interval van het verschil met niets doen (per replicatie gepaard) de nul niet bevat. Anders staat er "
-        "<em>niet te onderscheiden van niets doen</em>: het beleid kan dan nog steeds een klein effect hebben, "
-        "maar het model kan het niet van toeval onderscheiden. Aandelen staan in procenten, veranderingen van "
-        "aandelen in procentpunten (van 10% naar 8% is −2 procentpunt). Bedragen staan in miljoenen euro's; de "
-        "netto publieke kosten zijn de uitgaven min de inkomsten van de gemeente over de hele periode."),
+        "<em>niet te onderscheiden van niets doen</em>: het beleid kan dan nog een effect hebben dat kleiner is "
+        "dan het <em>kleinste aantoonbare verschil</em> in de tabel over de nauwkeurigheid hieronder, dat het "
+        "model met {reps} replicaties niet van toeval kan onderscheiden. Aandelen staan in procenten, "
+        "veranderingen van aandelen in procentpunten (van 10% naar 8% is −2 procentpunt). Bedragen staan in "
+        "miljoenen euro's; de netto publieke kosten zijn de uitgaven min de inkomsten van de gemeente over de "
+        "hele periode."),
+    "pairing": ("in this comparison the spread of the paired differences was {median} of the spread of one "
+                "scenario on its own (median over scenarios and key measures; from {low} to {high}; 1.41 would "
+                "mean no common random numbers at all, 0 that chance cancels completely).",
+                "in deze vergelijking was de spreiding van de gepaarde verschillen {median} van de spreiding van "
+                "één scenario alleen (mediaan over scenario's en kernindicatoren; van {low} tot {high}; 1,41 zou "
+                "betekenen: helemaal geen gemeenschappelijke toevalsgetallen, 0: toeval valt helemaal weg)."),
+    "pairing_unknown": ("with one replicate the pairing cannot be measured.",
+                        "met één replicatie is de paring niet te meten."),
+    "precision": ("Precision of the comparison", "Nauwkeurigheid van de vergelijking"),
+    "precision_note": (
+        "Per key measure: how much of the chance variation the pairing removes (spread of the paired differences "
+        "divided by the spread of one scenario; 1.41 = no common random numbers, lower is better), and the "
+        "smallest detectable difference: a true effect of this size or more would be found with 95% confidence "
+        "and 80% probability with the {reps} replicates used (medians over the scenarios). Four times the "
+        "replicates halve it.",
+        "Per kernindicator: hoeveel van de toevallige variatie de paring wegneemt (spreiding van de gepaarde "
+        "verschillen gedeeld door de spreiding van één scenario; 1,41 = geen gemeenschappelijke toevalsgetallen, "
+        "lager is beter), en het kleinste aantoonbare verschil: een werkelijk effect van deze omvang of groter "
+        "wordt met 95% zekerheid en 80% kans gevonden met de gebruikte {reps} replicaties (medianen over de "
+        "scenario's). Vier keer zoveel replicaties halveert het."),
+    "col_measure": ("Measure", "Indicator"),
+    "col_sd_ratio": ("Spread of paired differences / spread of one scenario",
+                     "Spreiding gepaarde verschillen / spreiding één scenario"),
+    "col_mdd": ("Smallest detectable difference", "Kleinste aantoonbare verschil"),
     "at_year": (" in {year}", " in {year}"),
     "failures_warning": ("Some runs failed; see “Missing runs” at the end.",
                          "Sommige runs zijn mislukt; zie ‘Ontbrekende runs’ aan het eind."),
@@ -171,7 +204,7 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 SUMMARY_COLUMNS = ("scenario", "metric", "n", "mean", "lo", "hi", "diff", "diff_lo", "diff_hi",
-                   "distinguishable", "net_cost_eur", "per_meur", "rank", "better")
+                   "distinguishable", "net_cost_eur", "per_meur", "rank", "better", "sd_ratio", "mdd")
 
 _SCALE = {"plain": 1.0, "index": 1.0, "count": 1.0, "m2": 1.0, "share": 100.0, "points": 100.0, "eur": 1e-6}
 _UNIT = {"plain": ("", ""), "index": ("", ""), "count": ("", ""), "m2": (" m²", " m²"), "share": ("%", "%"),
@@ -568,13 +601,42 @@ def _page(lang: str, head: str, sections: list[str]) -> str:
             + f"\n<footer>{html.escape(_t('footer', lang, version=sim.__version__))}</footer>\n</body>\n</html>\n")
 
 
-def _header(n_scenarios: int, reps: int, year: int | None, years: int | None, failures: Sequence, lang: str) -> str:
+def _pairing_sentence(summary: pd.DataFrame, lang: str) -> str:
+    """The measured effect of common random numbers, in one sentence (median and range of the SD ratios)."""
+    ratios = summary["sd_ratio"].dropna() if "sd_ratio" in summary else pd.Series(dtype=float)
+    if ratios.empty:
+        return _t("pairing_unknown", lang)
+    fmt = lambda v: format_number(v, lang, "plain", decimals=2)  # noqa: E731
+    return _t("pairing", lang, median=fmt(ratios.median()), low=fmt(ratios.min()), high=fmt(ratios.max()))
+
+
+def _precision_section(summary: pd.DataFrame, reps: int, lang: str) -> str:
+    """Per key measure: the median SD ratio and the median smallest detectable difference."""
+    rows = []
+    for metric in _metric_order(summary):
+        d = summary[(summary["metric"] == metric)].dropna(subset=["sd_ratio", "mdd"])
+        if d.empty:
+            continue
+        kind = _diff_kind(metric)
+        mdd = format_number(float(d["mdd"].median()), lang, kind, decimals=decimals_for(d["mdd"], kind))
+        ratio = format_number(float(d["sd_ratio"].median()), lang, "plain", decimals=2)
+        rows.append(f'<tr><th scope="row">{html.escape(label(metric, lang))}</th><td class="num">{ratio}</td>'
+                    f"<td>{html.escape(mdd)}</td></tr>")
+    if not rows:
+        return ""
+    head = "".join(f'<th scope="col">{_t(k, lang)}</th>' for k in ("col_measure", "col_sd_ratio", "col_mdd"))
+    return (f'<h2>{_t("precision", lang)}</h2>\n<p class="note">{_t("precision_note", lang, reps=reps)}</p>\n'
+            f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>")
+
+
+def _header(n_scenarios: int, reps: int, year: int | None, years: int | None, failures: Sequence, lang: str,
+            pairing: str = "") -> str:
     horizon = _t("horizon", lang, year=year, years=years) if year and years else ""
     at_year = _t("at_year", lang, year=year) if year else ""
     parts = [f"<h1>{html.escape(_t('title', lang))}</h1>",
              f'<p class="sub">{html.escape(_t("subtitle", lang, n=n_scenarios, reps=reps, horizon=horizon))}</p>',
              f'<h2>{_t("how_to_read", lang)}</h2>',
-             f'<p class="howto">{_t("how_to_read_text", lang, reps=reps, at_year=at_year)}</p>']
+             f'<p class="howto">{_t("how_to_read_text", lang, reps=reps, at_year=at_year, pairing=pairing)}</p>']
     if failures:
         parts.append(f'<p class="warn"><a href="#failures">{html.escape(_t("failures_warning", lang))}</a></p>')
     return "\n".join(parts)
@@ -640,11 +702,12 @@ def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, maps: Ma
     sections = [
         _summary_section(summary, scenarios, long, baseline, scenario_labels or {}, lang, year, years),
         _tables_section(summary, scenarios, short, baseline, lang, year),
+        _precision_section(summary, reps, lang),
         f'<h2>{_t("charts", lang)}</h2>\n' + "\n".join(_figure_html(*f, lang) for f in figures),
         f'<h2>{_t("maps", lang)}</h2>\n<p class="note">{html.escape(_t("maps_note", lang))}</p>\n'
         + "\n".join(_figure_html(*f, lang) for f in map_figures),
     ]
     if failures:
         sections.append(_failures_section(failures, summary, short, lang))
-    head = _header(len(scenarios), reps, year, years, failures, lang)
+    head = _header(len(scenarios), reps, year, years, failures, lang, pairing=_pairing_sentence(summary, lang))
     return _write_text_atomic(_page(lang, head, sections), out / "report.html")

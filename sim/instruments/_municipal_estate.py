@@ -203,7 +203,8 @@ class Estate:
         if not vacant or rate <= 0.0:
             return
         p_step = 1.0 - np.exp(-rate / model.spy)
-        hits = np.asarray(vacant)[model.rng.random(len(vacant)) < p_step]
+        vacant = np.asarray(vacant, dtype=np.int64)
+        hits = vacant[model.streams.uniform(f"instrument.{self.name}.nomination", model.clock, vacant) < p_step]
         for p in hits.tolist():
             self._let_to_target(model, p)
 
@@ -218,7 +219,7 @@ class Estate:
         if not viable.any():
             return
         w = self.weights[permitted][viable]
-        sector = int(codes[viable][model.rng.choice(w.size, p=w / w.sum())])
+        sector = int(codes[viable][model.streams.choice(f"instrument.{self.name}.tenant_sector", model.clock, parcel, w)])
         cfg = model.spec.agents.businesses
         fixed = model.sector_arrays["fixed_cost_eur_m2"][sector]
         cash = cfg.cash_buffer_quarters * (ask + fixed) * par.flat("floor_m2")[parcel] / 4.0   # as ordinary entrants
@@ -233,7 +234,8 @@ class Estate:
             if sector not in self.target_codes:
                 return False
             # integrity check of every applicant (one draw each); only a front can be caught
-            if model.rng.random() < self.config.front_detection_share and is_front:
+            u = model.streams.uniform(f"instrument.{self.name}.integrity_check", model.clock, parcel)
+            if u < self.config.front_detection_share and is_front:
                 self.totals["fronts_refused"] += 1
                 model.events["fronts_detected"] += 1
                 return False
@@ -294,7 +296,7 @@ class Estate:
         for p in self._held_where(model, lambda par, ps: ~np.isin(par.flat("use")[ps], (VACANT, CONVERSION))):
             if self.held[p] > due_step:
                 continue
-            buyer = model.draw_buyer(exclude=slot)
+            buyer = model.draw_buyer(p, exclude=slot)
             if buyer < 0:
                 continue
             price = float(model.parcels.flat("value_eur")[p])

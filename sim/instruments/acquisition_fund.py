@@ -86,7 +86,8 @@ class AcquisitionFund(EstateInstrument):
         unknown = np.array(sorted(set(np.flatnonzero(front).tolist()) - self.known_fronts), dtype=np.int64)
         if unknown.size and self.config.front_signals_per_year > 0.0:
             p_step = 1.0 - (1.0 - self.config.front_signals_per_year) ** (1.0 / model.spy)
-            self.known_fronts |= set(unknown[model.rng.random(unknown.size) < p_step].tolist())
+            u = model.streams.uniform(f"instrument.{self.name}.front_signal", model.clock, unknown)
+            self.known_fronts |= set(unknown[u < p_step].tolist())
 
     def _targets(self, model) -> list[int]:
         """Parcels to approach, in priority order: known fronts, long-vacant units, decayed buildings."""
@@ -124,7 +125,8 @@ class AcquisitionFund(EstateInstrument):
         from sim.agents.owners import transfer
         self.offers += 1
         model.municipality.staff(self.name, self.config.staff_hours_per_offer)
-        if model.rng.random() * self.config.owner_markup_max > self.config.premium_share:
+        u = model.streams.uniform(f"instrument.{self.name}.owner_markup", model.clock, parcel)
+        if u * self.config.owner_markup_max > self.config.premium_share:
             self.refusals += 1
             self.refused_step[parcel] = model.steps
             return

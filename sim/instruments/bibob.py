@@ -103,7 +103,7 @@ class Bibob(Instrument):
             self.totals["unscreened"] += 1       # capacity used up: the lease passes unscreened
             return True
         self._use_capacity(model, "lease_screenings", self.config.staff_hours_per_screening)
-        u = model.rng.random()                   # one draw per screening, none without one
+        u = model.streams.uniform(f"instrument.{self.name}.screening", model.clock, parcel)   # keyed by the unit
         if is_front:
             if u < self.config.detection_probability:
                 self.totals["fronts_refused"] += 1
@@ -136,8 +136,11 @@ class Bibob(Instrument):
             return
         # intelligence-led selection: signals point at fronts more often than at honest firms
         weight = np.where(b.is_front[slots], self.config.check_signal_ratio, 1.0)
-        picked = slots[model.rng.choice(slots.size, size=min(n, slots.size), replace=False, p=weight / weight.sum())]
-        found = model.rng.random(picked.size) < self.config.detection_probability
+        where = b.parcel[slots]        # businesses are keyed by their parcel (sim/streams.py)
+        picked = slots[model.streams.weighted_sample(f"instrument.{self.name}.check_selection", model.clock, where,
+                                                     weight, n)]
+        found = (model.streams.uniform(f"instrument.{self.name}.check", model.clock, b.parcel[picked])
+                 < self.config.detection_probability)
         for slot, hit in zip(picked.tolist(), found.tolist()):
             self._use_capacity(model, "checks", self.config.staff_hours_per_check)
             if hit and b.is_front[slot]:

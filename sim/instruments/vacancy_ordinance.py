@@ -157,8 +157,9 @@ class VacancyOrdinance(Instrument):
         from sim.agents.businesses import wtp_rent_eur_m2   # here: the schema (regie validate) needs no mesa/numba
         if rent_eur_m2 <= 0.0:
             return -1                               # no reasonable rent: nothing to nominate for
-        drawn = np.unique(model.rng.choice(self.sector_codes, size=self.config.candidates_per_nomination,
-                                           p=self.sector_weights))
+        k = np.arange(self.config.candidates_per_nomination)     # candidates from the waiting list, keyed by the unit
+        picks = model.streams.choice(f"instrument.{self.name}.candidates", model.clock, parcel, self.sector_weights, k)
+        drawn = np.unique(np.asarray(self.sector_codes)[picks])
         allowed = model.parcels.flat("allowed")[parcel]
         drawn = drawn[((allowed >> drawn) & 1) == 1]
         if drawn.size == 0:
@@ -177,7 +178,7 @@ class VacancyOrdinance(Instrument):
         floor = model.owner_kind_params[kind].rent_floor_share * par.flat("reference_rent_eur_m2")[parcel]
         if rent_eur_m2 >= floor or kind == MUNICIPALITY:
             return True
-        return bool(model.rng.random() < self.comply[kind])
+        return bool(model.streams.uniform(f"instrument.{self.name}.compliance", model.clock, parcel) < self.comply[kind])
 
     def _let(self, model, parcel: int, sector: int, rent_eur_m2: float) -> None:
         """The nominee opens on a normal lease at the reasonable rent, with an entrant's cash buffer."""
