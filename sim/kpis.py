@@ -1,4 +1,4 @@
-"""KPIs of one step (DESIGN §5) from the kernel's grid sums and the agent arrays.
+"""KPIs of one step (definitions in docs/ODD.md §7.13) from the kernel's grid sums and the agent arrays.
 
 Stocks (vacancy, shares, households, ...) are the state at the end of the step;
 flows (entries, exits, municipal spend and income) are this step's; counts of

@@ -1,4 +1,4 @@
-"""CityModel: parcels, agents and instruments wired together; ``step()`` follows DESIGN §3."""
+"""CityModel: parcels, agents and instruments wired together; ``step()`` follows docs/ODD.md §3."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class CityModel(mesa.Model):
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
-        """One step (a quarter by default), in the order of DESIGN §3."""
+        """One step (a quarter by default), in the order of docs/ODD.md §3."""
         self.clock += 1
         self.events.clear()
         self.update_context()                       # 1. context drivers at time t

@@ -25,7 +25,7 @@ def use_bit(code: int) -> int:
 
 @dataclass
 class Parcels:
-    """All parcel attributes as (H, W) arrays (DESIGN §2)."""
+    """All parcel attributes as (H, W) arrays (docs/ODD.md §2.1)."""
 
     land: np.ndarray                 # int8, LAND_TYPES code; only parcel cells carry a use
     use: np.ndarray                  # int8, USES code
@@ -110,7 +110,8 @@ INITIAL_MIX: dict[str, dict[str, float]] = {
     "residential": {"comparison": .0, "independent": .10, "daily": .20, "horeca": .10, "services": .30, "culture": .10, "craft": .15, "office": .05},
 }
 # Initial retail vacancy (share of units) per street class: lowest on A1, highest
-# on C (DESIGN §6: Locatus 6-7.5% nationally 2011-2024, lowest on A locations).
+# on C (Locatus: 6.0-7.5% of outlets vacant nationally 2011-2024, lowest on A locations;
+# the level per street class is an assumption).
 INITIAL_VACANCY = {"A1": 0.025, "A2": 0.04, "B": 0.06, "C": 0.085, "residential": 0.07}
 # Share of parcels on each street class that has a commercial ground floor (rest: housing). Assumption.
 COMMERCIAL_SHARE = {"A1": 1.0, "A2": 1.0, "B": 0.9, "C": 0.75, "residential": 0.06}

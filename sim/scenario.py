@@ -194,8 +194,8 @@ class CityConfig(Strict):
 
 # ---------------------------------------------------------------- context
 def _online_defaults() -> dict[str, Driver]:
-    # Online share of spending per sector in 2025 and its growth. DESIGN §6:
-    # ~10% (2015) → 16% (2019, CBS/Panteia) → ~22% of all retail spending (2024);
+    # Online share of spending per sector in 2025 and its growth. CBS/Panteia:
+    # ~10% (2015) → 16% (2019) of all retail spending; ~22% (2024, secondary source);
     # much higher for comparison goods than for daily goods. Split per sector: assumption.
     return {
         "comparison": Trend(value=0.30, per_year=0.008),
@@ -220,9 +220,9 @@ ShareDriver = Annotated[Driver, AfterValidator(_share_levels)]
 
 class ContextConfig(Strict):
     online_share: dict[str, ShareDriver] = Field(default_factory=_online_defaults)
-    """Share of the sector's spending that goes online (0..1) per commercial sector. Source: DESIGN §6 (CBS/Panteia 2015-2019, 2024 secondary source); per-sector split and trend: assumption."""
+    """Share of the sector's spending that goes online (0..1) per commercial sector. Source: CBS/Panteia (about 10% of Dutch retail spending online in 2015, 16% in 2019; about 22% in 2024 by a secondary source); per-sector split and trend: assumption."""
     visitor_demand: Driver = Trend(value=1.0, per_year=-0.005)
-    """Visitor demand index (start year = 1), 0..10 over the simulated period (would-be entrants scale with it). Footfall in Dutch shopping areas fell 22% 2004-2019 (DESIGN §6); large cities recovered by 2024: a mild -0.5%/yr trend is an assumption."""
+    """Visitor demand index (start year = 1), 0..10 over the simulated period (would-be entrants scale with it). Footfall in Dutch shopping areas fell 22% 2004-2019 and large cities were back near 2019 levels by spring 2024 (interiorbusiness.nl, "Winkelstraten Nederland dit voorjaar veel drukker", 2024): a mild -0.5%/yr trend is an assumption."""
     housing_demand: Driver = 1.0
     """Housing demand index (1 = vacant dwellings are let at the usual pace), 0..10 over the simulated period. Assumption."""
     cap_rate: Driver = 0.055
@@ -285,7 +285,7 @@ def _sector_defaults() -> dict[str, SectorParams]:
     # All economics are assumptions, set so that at 2025 footfall the bid-rent
     # order is: chains and horeca can pay A1 rents; independents, daily goods and
     # services pay A2-C rents; craft and culture only C and residential streets
-    # (the "priced out" pattern of DESIGN §1). Rent-to-sales ratios land at
+    # (craft and culture are "priced out" of the core). Rent-to-sales ratios land at
     # 10-20% on the sector's typical street (retail industry rule of thumb).
     S = SectorParams
     return {
@@ -362,9 +362,10 @@ def _merge_entries(given: Any, defaults: dict[str, BaseModel], what: str) -> Any
 
 def _owner_defaults() -> dict[str, OwnerKindParams]:
     # Institutional owners keep a high rent floor because a lower contract rent
-    # lowers the appraisal and can breach loan covenants (DESIGN §2): this is why
-    # vacancy persists. Ownership shares: about 70% of retail owners live within
-    # 15 km (DESIGN §6) → local + private dominate outside the prime core.
+    # lowers the appraisal and can breach loan covenants: this is why vacancy persists
+    # (gebiedsontwikkeling.nu, "Waarom laten ze een winkelpand zo lang leegstaan").
+    # Ownership shares: about 70% of retail owners live within 15 km (a reported figure
+    # whose public source is not traced: assumption) → local + private dominate outside the prime core.
     # Other numbers: assumption.
     O = OwnerKindParams
     return {
@@ -494,7 +495,7 @@ class MunicipalityConfig(Strict):
     annual_budget_eur: NonNeg = 2_000_000.0
     """Annual budget for the instruments (EUR). Assumption for a midsize city."""
     property_fund_eur: NonNeg = 0.0
-    """Revolving property fund at the start (EUR); e.g. city funds of EUR 9-20M (DESIGN §4)."""
+    """Revolving property fund at the start (EUR); e.g. Rotterdam's shop-buying fund: EUR 9M (2021; NOS, 2024)."""
     screenings_per_year: NonNeg = 0.0
     """Enforcement capacity: integrity screenings per year (the bibob instrument may set its own). Assumption."""
     staff_cost_eur_per_hour: NonNeg = 80.0
@@ -567,9 +568,9 @@ class Scenario(Strict):
     start_year: Annotated[int, Field(ge=1990, le=2100)] = 2025
     """Calendar year of step 0."""
     horizon_years: Annotated[int, Field(ge=1, le=100)] = 20
-    """Simulated years (DESIGN §3: default horizon 20 years)."""
+    """Simulated years (default 20: a modelling choice)."""
     steps_per_year: Annotated[int, Field(ge=1, le=12)] = 4
-    """Steps per year (4 = quarters, DESIGN §3)."""
+    """Steps per year (4 = quarters, the default step length: a modelling choice)."""
     burn_in_years: Annotated[int, Field(ge=0, le=20)] = 3
     """Years simulated before step 0 with the start year's context and no instruments, so the synthetic city settles into the model's own equilibrium (leases, rents, vacancy spells); not recorded. Assumption."""
     city: CityConfig = CityConfig()

@@ -52,8 +52,9 @@ IS_COMMERCIAL = np.array([u.commercial for u in USES], dtype=np.bool_)
 IS_RETAIL = np.array([u.retail for u in USES], dtype=np.bool_)
 ATTRACTION = np.array([u.attraction for u in USES], dtype=np.float64)
 
-# Sectors of undermining risk (DESIGN §6: barbershops, nail/massage salons,
-# souvenir/phone/mini-market shops): criminal fronts take one of these uses.
+# Sectors of undermining risk (the risk sectors named in Dutch anti-undermining practice:
+# barbershops, nail/massage salons, souvenir/phone/mini-market shops; their mapping onto
+# the model's sectors is an assumption): criminal fronts take one of these uses.
 FRONT_SECTORS: tuple[str, ...] = ("services", "independent", "daily")
 
 
@@ -69,7 +70,7 @@ class Labelled(NamedTuple):
 StreetClass = Labelled
 
 
-# Street class of the street a parcel fronts (DESIGN §2).
+# Street class of the street a parcel fronts (docs/ODD.md §2.3).
 STREET_CLASSES: tuple[StreetClass, ...] = (
     StreetClass("A1", "A1 (prime)", "A1 (toplocatie)", "#08306b"),
     StreetClass("A2", "A2", "A2", "#2171b5"),
@@ -97,7 +98,7 @@ LAND_TYPES: tuple[LandType, ...] = (
 LAND_CODE: dict[str, int] = {t.name: i for i, t in enumerate(LAND_TYPES)}
 LAND_PARCEL = LAND_CODE["parcel"]
 
-# Owner kinds (DESIGN §2). Code = index.
+# Owner kinds (docs/ODD.md §2.4, §5.2). Code = index.
 OWNER_KINDS: tuple[str, ...] = ("institutional", "private", "local", "corporation", "municipality")
 OWNER_CODE: dict[str, int] = {k: i for i, k in enumerate(OWNER_KINDS)}
 MUNICIPALITY = OWNER_CODE["municipality"]

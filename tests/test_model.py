@@ -1,5 +1,5 @@
 """Model-level tests: invariants every step, degenerate case, directional checks
-on common random numbers (DESIGN §7)."""
+on common random numbers (docs/ODD.md §1)."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def test_same_seed_same_metrics_other_seed_other_metrics():
 
 
 def test_vacancy_rises_from_a1_to_c_and_starts_near_locatus_levels():
-    """Patterns (DESIGN §6-7): about 6-7% of units vacant at the start, lowest on A1, highest on C."""
+    """Patterns 1-2 (docs/ODD.md §1): about 6-7% of units vacant at the start, lowest on A1, highest on C."""
     starts, a1, b, c = [], [], [], []
     for seed in CRN_SEEDS[:3]:
         m = simulate(scenario(horizon_years=10), seed=seed).metrics

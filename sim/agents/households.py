@@ -21,7 +21,7 @@ HOUSEHOLD_FIELDS = {
     "rent_eur_month": np.float64, "size": np.int8,
     "key": np.int64,     # the household's random-stream key: where and when it appeared (``arrival_keys``)
 }
-BURDEN_LIMIT = 0.40              # DESIGN §5: rent burden above 40% of income
+BURDEN_LIMIT = 0.40              # rent burden above 40% of income counts as unaffordable (assumption)
 AMENITY_RADIUS = 2               # 5×5 neighbourhood for nuisance and facilities (assumption)
 FACILITY_USES = ("daily", "services", "culture")
 

@@ -75,7 +75,7 @@ class Municipality(mesa.Agent):
         self.budget_granted_eur += self.budget_eur_per_year
 
     def apply_instruments(self) -> None:
-        """Policy acts first in a step, instruments in the scenario's order (DESIGN §3)."""
+        """Policy acts first in a step, instruments in the scenario's order (docs/ODD.md §3, §7.2)."""
         if (self.model.steps - 1) % self.model.spy == 0:
             self.start_year()
         year = self.model.year

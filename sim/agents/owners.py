@@ -39,7 +39,8 @@ class Owner(mesa.Agent):
         """Cut the asking rent of long-enough vacant units by a step, never below the floor.
 
         The floor is a share of the last contract rent: institutional owners keep it
-        high because a lower contract rent lowers the appraisal (DESIGN §2).
+        high because a lower contract rent lowers the appraisal and can breach loan covenants
+        (gebiedsontwikkeling.nu, "Waarom laten ze een winkelpand zo lang leegstaan").
         """
         m = self.model
         par = m.parcels
@@ -143,7 +144,7 @@ def transfer(model: "CityModel", parcel: int, seller: int, buyer: int, price_eur
 
 
 def assign_owners(model: "CityModel") -> None:
-    """Create owner agents and give every parcel one owner (DESIGN §2 kinds and shares)."""
+    """Create owner agents and give every parcel one owner (kinds and shares: docs/ODD.md §5.2)."""
     par = model.parcels
     oc = model.spec.agents.owners
     rng = model.streams.generator("owner.assign", 0)   # set-up: the same owners in every scenario of a city

@@ -1,4 +1,4 @@
-"""Pattern-oriented check of the baseline (DESIGN §7): several patterns at once.
+"""Pattern-oriented check of the baseline (docs/ODD.md §1): several patterns at once.
 
 Run: ``python -m sim.experiments.patterns [--seeds 5] [--scenario scenarios/baseline.yaml]``.
 Prints a markdown table of the measured patterns (mean and range over seeds) next

@@ -46,9 +46,9 @@ class EstateParams(InstrumentParams):
     kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS
 
     fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 10_000_000.0
-    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 10M: within the EUR 9-20M of Dutch city property funds (DESIGN §4)."""
+    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 10M: assumption, near Rotterdam's EUR 9M fund for buying shop premises (2021; NOS, 2024)."""
     target_mix: dict[SectorName, Annotated[float, Field(ge=0.0)]] = {"craft": 0.4, "culture": 0.3, "independent": 0.3}
-    """Sectors the municipality lets its units to, with relative weights for the waiting list (the desired mix); other sectors are refused on its units. Default: makers, culture and independent retail (DESIGN §1: the uses priced out of the centre); weights are an assumption."""
+    """Sectors the municipality lets its units to, with relative weights for the waiting list (the desired mix); other sectors are refused on its units. Default: makers, culture and independent retail (the uses priced out of Dutch centres); weights are an assumption."""
     rent_discount_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.3
     """Asking rent of a vacant municipal unit below the market rent (share, 0..0.9). Assumption (municipal rents for makers and culture, e.g. broedplaatsen, are typically 20-50% below market)."""
     lettings_per_year: Annotated[float, Field(ge=0.0, le=12.0)] = 2.0
@@ -62,7 +62,7 @@ class EstateParams(InstrumentParams):
     convert_after_years: Annotated[float, Field(ge=0.0, le=50.0)] | None = 3.0
     """A municipal unit still vacant this many years after purchase is converted to housing where zoning permits housing on the ground floor, paid from the fund (years; null: never). Assumption."""
     resale_after_years: Annotated[float, Field(ge=0.0, le=50.0)] | None = 5.0
-    """Let (or converted) municipal units are resold at market value this many years after purchase, with use conditions (years; null: never resell). Vacant units are kept until let. Default 5: DESIGN §4 (resell within about 5 years)."""
+    """Let (or converted) municipal units are resold at market value this many years after purchase, with use conditions (years; null: never resell). Vacant units are kept until let. Default 5: assumption (a revolving fund resells within about 5 years)."""
     use_condition_years: Annotated[float, Field(ge=0.0, le=50.0)] = 10.0
     """Years after a resale during which new leases of the unit must be in the target mix (kettingbeding in the deed, checked at every letting while the instrument is active). Assumption."""
     transaction_cost_share: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02

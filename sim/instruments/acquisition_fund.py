@@ -37,15 +37,15 @@ class AcquisitionFundConfig(EstateParams):
     kind: Literal["acquisition_fund"] = "acquisition_fund"
     kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS + ("offers", "offers_refused", "fronts_closed")
     fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 15_000_000.0
-    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 15M: the middle of the EUR 9-20M of Dutch city property funds (DESIGN §4)."""
+    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 15M: assumption, of the order of Rotterdam's EUR 9M fund for buying shop premises (2021; NOS, 2024) and Drenthe's EUR 13M binnenstadfonds."""
     premium_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
-    """Premium above market value that the fund offers (share). Assumption (DESIGN §4: 'market value plus a premium')."""
+    """Premium above market value that the fund offers (share). Assumption (the fund offers market value plus this premium to get owners to sell)."""
     owner_markup_max: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
     """An owner's reservation price is market value times 1 + U(0, this): an offer with premium π is accepted with probability min(1, π / this). Assumption (owners' hope value above appraisal)."""
     offers_per_year: Annotated[float, Field(ge=0.0, le=1_000.0)] = 12.0
     """Negotiations the fund's staff can open per year (capacity, spread over the steps) (1/yr). Assumption (one or two acquisition officers)."""
     min_vacant_years: Annotated[float, Field(ge=0.0, le=20.0)] = 1.0
-    """Units vacant at least this long are targets (years). Default 1: the long-term vacancy threshold of the KPIs (DESIGN §5)."""
+    """Units vacant at least this long are targets (years). Default 1: the long-term vacancy threshold of the KPIs (docs/ODD.md §7.13)."""
     buy_below_condition: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
     """Buildings in worse condition than this are targets (0..1; 0: none for condition). Assumption (below the owners' own maintenance threshold of 0.6)."""
     front_signals_per_year: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3

@@ -38,7 +38,7 @@ class BibobConfig(InstrumentParams):
         "capacity_left", "fronts_refused_total", "fronts_closed_total", "fronts_missed_total",
         "false_positives_total", "unscreened_total", "area_fronts_active")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = list(FRONT_SECTORS)
-    """Risk sectors whose new leases in the area need a screened permit. Default: the front sectors of `sim.uses.FRONT_SECTORS` (services, independent, daily: barbershops, nail salons, phone and mini-market shops; DESIGN §6). List every sector for an area-wide permit duty."""
+    """Risk sectors whose new leases in the area need a screened permit. Default: the front sectors of `sim.uses.FRONT_SECTORS` (services, independent, daily: barbershops, nail salons, phone and mini-market shops: the risk sectors named in Dutch anti-undermining practice; their mapping onto the model's sectors is an assumption). List every sector for an area-wide permit duty."""
     screenings_per_year: Annotated[float, Field(ge=0.0, le=10_000.0)] | None = 60.0
     """Screening capacity (lease screenings plus checks per calendar year); unused capacity lapses. Null: the municipality's `screenings_per_year`. Default 60: assumption for a midsize city (a few FTE of Bibob officers; about 1.5 times the risk-sector lettings of the baseline city)."""
     detection_probability: Annotated[float, Field(ge=0.0, le=1.0)] = 0.6

@@ -33,9 +33,9 @@ class BrancheringConfig(InstrumentParams):
     kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("share", "sector_units", "units", "decisions", "refusals",
         "entries", "refusals_total")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = ["horeca"]
-    """Sectors under the cap (their combined share counts). Default horeca: the sector Dutch use-mix rules cap most often (DESIGN §4)."""
+    """Sectors under the cap (their combined share counts). Default horeca: Dutch use-mix rules target horeca and tourist shops (Amsterdam stopped new tourist shops in its centre in 2017, upheld by the Raad van State in 2020); the model has no tourist-shop class, so horeca as the default is an assumption."""
     max_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.25
-    """Cap on the capped sectors' share of the area's units (vacant plus commercial ground floors) (0..1). Default 25%: the example of DESIGN §4 / the issue (horeca ≤ 25% of units); assumption."""
+    """Cap on the capped sectors' share of the area's units (vacant plus commercial ground floors) (0..1). Default 25% (e.g. horeca ≤ 25% of units): assumption."""
     staff_hours_per_decision: Annotated[float, Field(ge=0.0, le=1_000.0)] = 4.0
     """Staff hours to check one capped-sector entry against the use-mix rule (h). Assumption."""
 

@@ -35,13 +35,13 @@ class PreemptionConfig(EstateParams):
     kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS + ("designated", "offers", "offers_declined",
         "offers_unaffordable")
     provisional_months: Annotated[float, Field(ge=0.0, le=3.0)] = 3.0
-    """Months the college's provisional designation is in force before the council decides (months). Default 3: DESIGN §4 (provisional designation of 3 months, Omgevingswet ch. 9)."""
+    """Months the college's provisional designation is in force before the council decides (months). Default 3: the college's provisional pre-emption right lasts 3 months (Omgevingswet ch. 9)."""
     council_confirms: bool = True
     """Whether the council confirms the designation; if not, it lapses after the provisional months."""
     period_years: Annotated[float, Field(ge=0.0, le=5.0)] = 5.0
-    """Years the council's designation runs after the provisional months (years). Default 5: DESIGN §4 (designation up to 5 + 5 years)."""
+    """Years the council's designation runs after the provisional months (years). Default 5: a pre-emption right based on the omgevingsplan lapses after 5 years unless extended once by 5 years (Omgevingswet ch. 9)."""
     extension_years: Annotated[float, Field(ge=0.0, le=5.0)] = 5.0
-    """Extension of the designation after ``period_years`` (years; 0: none). Default 5: DESIGN §4 (up to 5 + 5 years)."""
+    """Extension of the designation after ``period_years`` (years; 0: none). Default 5: the one extension of 5 years that the Omgevingswet allows (ch. 9)."""
     buy_vacant: bool = True
     """Buy offered units that are vacant. Assumption (the municipality wants vacant units to steer their next use)."""
     buy_below_condition: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5

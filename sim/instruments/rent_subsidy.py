@@ -37,7 +37,7 @@ class RentSubsidyConfig(InstrumentParams):
     kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("target_units", "target_m2", "tenancies", "grants",
         "front_grants", "refused_no_budget", "paid_eur", "committed_eur", "budget_left_eur")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = ["craft", "culture", "independent"]
-    """Target sectors whose tenants get the subsidy. Default: makers, culture and independent (local) retail, the sectors Dutch centre programmes want to keep (DESIGN §1)."""
+    """Target sectors whose tenants get the subsidy. Default: makers, culture and independent (local) retail, the sectors Dutch centre programmes (e.g. in Rotterdam and Den Haag) want to keep; assumption."""
     share: Annotated[float, Field(gt=0.0, le=0.9)] = 0.4
     """Share of the contract rent the municipality pays (0..0.9). Assumption: Dutch start-up and maker rent schemes pay 25-50% of the rent."""
     duration_years: Annotated[float, Field(gt=0.0, le=10.0)] = 3.0

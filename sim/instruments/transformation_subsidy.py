@@ -41,7 +41,7 @@ class TransformationSubsidyConfig(InstrumentParams):
     basis: Literal["per_m2", "cost_share"] = "per_m2"
     """How a grant is sized: EUR per m2 of commercial floor removed, or a share of the conversion cost. Default per m2 (Impulsaanpak Winkelgebieden)."""
     eur_per_m2: Annotated[float, Field(ge=0.0, le=5_000.0)] = 650.0
-    """Grant per m2 of commercial floor converted (EUR/m2), basis per_m2. Default 650: Impulsaanpak Winkelgebieden, about EUR 88M for 135,000 m2 of retail removed (DESIGN §4)."""
+    """Grant per m2 of commercial floor converted (EUR/m2), basis per_m2. Default 650: assumption, of the order of the Impulsaanpak Winkelgebieden (about EUR 100M of state money over 42 municipalities for ~135,000 m2 of retail to be removed; RVO, results of the Impulsaanpak)."""
     cost_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.3
     """Share of the conversion cost granted (0..1), basis cost_share. Assumption (municipal transformation funds cover a part of the unprofitable top)."""
     max_eur_per_parcel: Annotated[float, Field(ge=0.0)] = 100_000.0

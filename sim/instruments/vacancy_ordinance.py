@@ -44,11 +44,11 @@ class VacancyOrdinanceConfig(InstrumentParams):
     kpi_keys: ClassVar[tuple[str, ...]] = AREA_KPI_KEYS + ("longvacant_units_1y", "longvacant_m2_1y", "reports",
         "nominations", "lettings", "refusals", "no_candidate", "fines_eur")
     sectors: Annotated[list[SectorName], Field(min_length=1)] = ["craft", "culture", "independent"]
-    """Sectors on the municipal waiting list of would-be users. Assumption: makers, culture and independent (local) retail (DESIGN §1)."""
+    """Sectors on the municipal waiting list of would-be users. Assumption: makers, culture and independent (local) retail, the uses being priced out of Dutch centres."""
     report_after_months: Annotated[float, Field(ge=0.0, le=60.0)] = 6.0
-    """Months of vacancy after which the owner reports the unit (mo). Source: Leegstandwet, DESIGN §4 (6 months)."""
+    """Months of vacancy after which the owner reports the unit (mo). Source: Leegstandwet (owners report a building vacant for 6 months; leegstandsloket.nl)."""
     nominate_after_months: Annotated[float, Field(ge=0.0, le=120.0)] = 12.0
-    """Months of vacancy after which the municipality nominates a user (mo). Source: Leegstandwet, DESIGN §4 (12 months)."""
+    """Months of vacancy after which the municipality nominates a user (mo). Source: Leegstandwet (nomination of a user after 12 months of vacancy; leegstandsloket.nl). The ministry's evaluation, as reported, found nomination not effective in practice (gemeente.nu)."""
     retry_after_months: Annotated[float, Field(gt=0.0, le=60.0)] = 6.0
     """Months until the next nomination after a refusal or when no candidate could pay (mo). Assumption."""
     candidates_per_nomination: Annotated[int, Field(ge=1, le=50)] = 3
@@ -56,10 +56,10 @@ class VacancyOrdinanceConfig(InstrumentParams):
     max_nominations_per_year: Annotated[int, Field(ge=0)] = 30
     """Nominations the municipality can handle per year (staff capacity, waiting-list length). Assumption."""
     fine_eur: Annotated[float, Field(ge=0.0, le=7_500.0)] = 7_500.0
-    """Fine for an owner who refuses the nominated user (EUR). Source: Leegstandwet, at most EUR 7,500 (DESIGN §4)."""
+    """Fine for an owner who refuses the nominated user (EUR). Source: Leegstandwet, at most EUR 7,500 (leegstandsloket.nl); the law sets the fine for breaking the duty to report, so fining a refusal is an assumption."""
     comply_below_floor: dict[OwnerKind, Probability] = {
         "institutional": 0.0, "private": 0.5, "local": 0.7, "corporation": 0.7}
-    """Probability that an owner accepts a nominee whose reasonable rent is below its rent floor, by kind (0..1; at or above the floor every owner accepts; the municipality as owner always does). Assumption: institutional owners refuse because a lower contract rent lowers the appraisal and can breach loan covenants (DESIGN §2); private and local owners weigh the fine and the lost rent."""
+    """Probability that an owner accepts a nominee whose reasonable rent is below its rent floor, by kind (0..1; at or above the floor every owner accepts; the municipality as owner always does). Assumption: institutional owners refuse because a lower contract rent lowers the appraisal and can breach loan covenants (gebiedsontwikkeling.nu, "Waarom laten ze een winkelpand zo lang leegstaan"); private and local owners weigh the fine and the lost rent."""
     staff_hours_report: Annotated[float, Field(ge=0.0)] = 1.0
     """Staff hours to register one vacancy report (h). Assumption."""
     staff_hours_consultation: Annotated[float, Field(ge=0.0)] = 6.0

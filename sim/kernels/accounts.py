@@ -1,4 +1,4 @@
-"""Business accounts: sales, profit, cash, insolvency and lease ends (DESIGN §3, step 4).
+"""Business accounts: sales, profit, cash, insolvency and lease ends (docs/ODD.md §3, step 4).
 
 ``sales_density`` is also what entrants use to judge a vacant unit, so the
 revenue an entrant expects is computed by the same code that later pays it.

@@ -1,4 +1,4 @@
-"""Footfall field: attraction of each parcel spread with distance decay (DESIGN §3, step 3)."""
+"""Footfall field: attraction of each parcel spread with distance decay (docs/ODD.md §3, step 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""KPI reductions over the parcel grid (DESIGN §5): one pass, one flat vector out."""
+"""KPI reductions over the parcel grid (definitions in docs/ODD.md §7.13): one pass, one flat vector out."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _layout() -> dict[str, slice]:
 
 KPI_LAYOUT = _layout()
 KPI_SIZE = max(s.stop for s in KPI_LAYOUT.values())
-POOR_CONDITION = 0.3  # DESIGN §5: share of parcels in condition below 0.3
+POOR_CONDITION = 0.3  # KPI: share of parcels in condition below 0.3 (threshold: assumption)
 
 
 def kpi_reduce(land, use, street_class, floor_m2, vacant_since, condition, footfall, step, steps_per_year):

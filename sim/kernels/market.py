@@ -1,5 +1,5 @@
 """Market and building update: rents, values, condition decay with spillover,
-completed conversions, dwelling rents (DESIGN §3, step 6)."""
+completed conversions, dwelling rents (docs/ODD.md §3, step 6)."""
 
 from __future__ import annotations
 
