@@ -151,3 +151,18 @@ def test_process_pool_gives_the_serial_result(files, tmp_path):
     pooled = compare(files, replicates=2, workers=2, out=tmp_path / "pool", report=False, progress=False)
     pd.testing.assert_frame_equal(pooled.metrics, serial.metrics)
     pd.testing.assert_frame_equal(pooled.summary, serial.summary)
+
+
+def test_sd_ratio_measures_the_pairing_only_where_both_arms_vary():
+    rng = np.random.default_rng(3)
+    idx = pd.RangeIndex(400)
+    a, b = pd.Series(rng.normal(size=400), idx), pd.Series(rng.normal(size=400), idx)
+    independent = cmp.variance_reduction(a - b, a, b)
+    assert 1.3 < independent < 1.5, f"independent arms give {independent:.2f}, expected about 1.41"
+    assert cmp.variance_reduction(a - a, a, a) == 0.0          # identical arms: chance cancels exactly
+    shifted = cmp.variance_reduction((a + 1) - a, a + 1, a)
+    assert shifted < 1e-9, "a constant effect on the same draws leaves no paired noise"
+    zero = pd.Series(np.zeros(400), idx)
+    # a KPI the reference never moves (an instrument's cost) says nothing about the pairing
+    assert np.isnan(cmp.variance_reduction(a - zero, a, zero))
+    assert np.isnan(cmp.variance_reduction(zero - zero, zero, zero))

@@ -303,15 +303,16 @@ def variance_reduction(paired: pd.Series, arm: pd.Series, reference: pd.Series) 
     """SD of the paired differences over the mean SD of the two arms (replicates present in both).
 
     About 1.41 when the arms are independent (no common random numbers at all), 0 when the chance
-    events cancel exactly; below 1 the pairing removes noise. NaN when it cannot be measured."""
+    events cancel exactly; below 1 the pairing removes noise. NaN when it cannot be measured: fewer
+    than two replicates, or an arm without spread (a KPI the reference never moves, such as an
+    instrument's cost, gives 2 whatever the pairing, and a KPI constant in both arms says nothing)."""
     both = paired.index
     if both.size < 2:
         return float("nan")
-    arms = (float(arm.loc[both].std(ddof=1)) + float(reference.loc[both].std(ddof=1))) / 2.0
-    sd = float(paired.std(ddof=1))
-    if arms > 0:
-        return sd / arms
-    return 0.0 if sd == 0 else float("nan")
+    sd_arm, sd_ref = float(arm.loc[both].std(ddof=1)), float(reference.loc[both].std(ddof=1))
+    if not (sd_arm > 0 and sd_ref > 0):
+        return float("nan")
+    return float(paired.std(ddof=1)) / ((sd_arm + sd_ref) / 2.0)
 
 
 def minimum_detectable_difference(paired: np.ndarray, level: float = 0.95, power: float = 0.8) -> float:
