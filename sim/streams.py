@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from sim.kernels.philox import keyed_race, keyed_race_grouped, keyed_uniforms   # compiled twins of philox4x32 (same bits)
+
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)     # Philox4x32 multipliers (Salmon et al. 2011)
 _W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)     # Weyl key increments (golden ratio, sqrt 3)
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -97,7 +99,6 @@ class Streams:
             w0, w1, _, _ = _philox4x32_scalar(self._word(purpose), int(step) & m, int(entities) & m, int(k) & m,
                                               *self._key)
             return np.float64(((w0 >> 5) * 67108864 + (w1 >> 6)) * (1.0 / 9007199254740992.0))
-        from sim.kernels.philox import keyed_uniforms   # the compiled twin of philox4x32 (same bits)
         e, kk = np.broadcast_arrays(np.asarray(entities, dtype=np.int64), np.asarray(k, dtype=np.int64))
         u = keyed_uniforms(self._word(purpose), int(step), e.ravel(), kk.ravel(), *self._key)
         return u.reshape(e.shape)
@@ -144,7 +145,6 @@ class Streams:
         list, a change of one candidate's weight, or a candidate joining or leaving, changes an
         entity's pick only where that candidate wins or loses the race: the coupling common
         random numbers need when two scenarios' candidate sets differ a little."""
-        from sim.kernels.philox import keyed_race
         return keyed_race(self._word(purpose), int(step), np.asarray(entities, dtype=np.int64).ravel(),
                           candidates, weights, *self._key)
 
@@ -152,7 +152,6 @@ class Streams:
         """``race`` in two levels — a group (a fixed tile of the map, say) by its total weight, then
         a candidate within it — with the same distribution and coupling at a fraction of the draws
         (groups + candidates per group per entity). ``groups``: a static group id per candidate."""
-        from sim.kernels.philox import keyed_race_grouped
         return keyed_race_grouped(self._word(purpose + ".group"), self._word(purpose), int(step),
                                   np.asarray(entities, dtype=np.int64).ravel(), candidates, groups, weights,
                                   *self._key)
@@ -205,10 +204,8 @@ def poisson_inverse(u, lam) -> np.ndarray | int:
         lam = float(lam)
         if lam <= 0.0:
             return np.zeros(u.shape, np.int64)
-        ks = np.arange(int(lam + 12.0 * math.sqrt(lam) + 20.0))
-        from scipy.special import gammaln
-        cdf = np.cumsum(np.exp(ks * math.log(lam) - lam - gammaln(ks + 1.0)))
-        return np.minimum(np.searchsorted(cdf, u, side="right"), ks.size - 1).astype(np.int64)
+        cdf = _poisson_cdf(lam)
+        return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1).astype(np.int64)
     from scipy.stats import poisson
     lam = np.asarray(lam, dtype=np.float64)
     safe = np.maximum(lam, 1e-300)
@@ -227,7 +224,12 @@ def _poisson_quantile(u: float, lam: float) -> int:
             p *= lam / k
             cdf += p
         return k
+    cdf = _poisson_cdf(lam)
+    return int(min(np.searchsorted(cdf, u, side="right"), cdf.size - 1))
+
+
+def _poisson_cdf(lam: float) -> np.ndarray:
+    """The Poisson(lam) CDF at 0, 1, ..., up to lam + 12 sqrt(lam) + 20 (12 standard deviations: the mass beyond is negligible)."""
     from scipy.special import gammaln
     ks = np.arange(int(lam + 12.0 * math.sqrt(lam) + 20.0))
-    cdf = np.cumsum(np.exp(ks * math.log(lam) - lam - gammaln(ks + 1.0)))
-    return int(min(np.searchsorted(cdf, u, side="right"), ks.size - 1))
+    return np.cumsum(np.exp(ks * math.log(lam) - lam - gammaln(ks + 1.0)))

@@ -134,3 +134,26 @@ def test_grouped_race_equals_its_twin_and_the_weights():
     assert many[5] == 0
     keep = w > 0
     assert stats.chisquare(many[keep], 40_000 * w[keep] / w.sum()).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.3, 3.0, 29.9, 30.0, 250.0])
+def test_poisson_by_inversion_is_the_poisson_quantile_on_every_path(lam):
+    """The scalar fast path, the one-rate table and the per-entity rates (scipy) give the same
+    count, the Poisson quantile of the uniform, and the counts have the Poisson mean."""
+    from scipy.stats import poisson
+    from sim.streams import poisson_inverse
+    u = np.linspace(0.0005, 0.9995, 400)
+    table = poisson_inverse(u, lam)
+    scalar = np.array([poisson_inverse(float(x), lam) for x in u])
+    per_entity = poisson_inverse(u, np.full(u.size, lam))
+    expected = poisson.ppf(u, lam) if lam > 0 else np.zeros(u.size)
+    assert np.array_equal(table, scalar) and np.array_equal(table, per_entity)
+    assert np.array_equal(table, expected.astype(np.int64))
+    counts = Streams(9).poisson("x.count", 1, lam, np.arange(20_000))
+    assert abs(counts.mean() - lam) <= 4 * np.sqrt(max(lam, 1e-9) / 20_000) + 1e-12
+
+
+def test_a_higher_rate_never_gives_fewer_events_for_the_same_key():
+    s = Streams(4)
+    low, high = s.poisson("x.count", 2, 2.0, np.arange(5000)), s.poisson("x.count", 2, 2.5, np.arange(5000))
+    assert (high >= low).all() and (high > low).any()
