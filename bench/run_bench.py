@@ -17,10 +17,11 @@ It prints, as aligned tables, after a header naming the machine and library vers
    of 5 runs after one warm-up run, split into construction (includes the
    burn-in), kernels, agent Python, KPI recording and other step time.
    Target: ≤ 1.3 s median per run on a quiet 2-core machine (version 0.1.0 took
-   1.19 s there). On a loaded or slower machine compare with an older checkout run
+   1.19 s there at 100² cells; 0.3.0's midsize is 88²). On a loaded or slower machine compare with an older checkout run
    right before or after (``PYTHONPATH=<old checkout> python bench/run_bench.py``).
-3. Large archetype (``scenarios/baseline_large.yaml``, ~4× the parcels), median
-   of 3 runs. Target: ≤ 4.5× the midsize median.
+3. The small and large archetypes (``scenarios/baseline_small.yaml``,
+   ``scenarios/baseline_large.yaml``), median of 3 runs each: time per parcel against
+   midsize. Target: cost linear in parcels, ``large`` time per parcel ≤ 1.1× midsize's.
 4. Peak memory (VmHWM, the max RSS) of one 20-year run in a fresh subprocess.
    Target: ≤ 400 MB for midsize; large is reported without a target.
 
@@ -59,18 +60,19 @@ from sim.uses import ATTRACTION, COMMERCIAL_CODES, CONVERSION, IS_COMMERCIAL, LA
 REPO = Path(__file__).resolve().parent.parent
 MIDSIZE = REPO / "scenarios" / "baseline.yaml"
 LARGE = REPO / "scenarios" / "baseline_large.yaml"
+SMALL = REPO / "scenarios" / "baseline_small.yaml"
 
 TARGETS = {
     "numba_vs_python_min": 100.0,   # numba kernel at least 100× its per-parcel Python twin
     "numba_vs_numpy_min": 5.0,      # ... and at least 5× its numpy twin
     "midsize_run_max_s": 1.3,       # 20-year midsize baseline, median, quiet 2-core machine (0.1.0: 1.19 s)
-    "large_vs_midsize_max": 4.5,    # large archetype has ~4× the parcels
+    "large_per_parcel_vs_midsize_max": 1.1,   # cost linear in parcels across archetypes
     "midsize_peak_rss_max_mb": 400.0,
 }
 
 FULL = dict(sides=(64, 128, 256), fast_repeats=9, python_repeats={64: 5, 128: 3, 256: 2},
-            midsize_runs=5, large_runs=3)
-QUICK = dict(sides=(32, 64), fast_repeats=3, python_repeats={}, midsize_runs=2, large_runs=1)
+            midsize_runs=5, large_runs=3, small_runs=3)
+QUICK = dict(sides=(32, 64), fast_repeats=3, python_repeats={}, midsize_runs=2, large_runs=1, small_runs=1)
 MIN_BATCH_S = 0.05   # fast calls are timed in batches of at least this long
 
 # Kernel inputs: the model's own city generator at 64²..256² cells (blocks between streets,
@@ -163,7 +165,7 @@ def kernel_city(side: int, seed: int = 0) -> dict:
         "vacant_since": np.where(vacant, step - rng.integers(0, 20, shape), -1).astype(np.int32),
         "bid_rent_eur_m2": np.where(unit, rng.uniform(-50.0, 600.0, shape), 0.0),
         "rent_eur_m2": np.where(occupied, rng.uniform(50.0, 600.0, shape), 0.0),
-        "asking_rent_eur_m2": np.where(vacant, rng.uniform(50.0, 600.0, shape), 0.0),
+        "appraisal_rent_eur_m2": np.where(vacant, rng.uniform(50.0, 600.0, shape), 0.0),
         "dwelling_base_eur_month": np.where(parcel, rng.choice([650.0, 1100.0], shape), 0.0),
         "dwelling_elastic": parcel & (rng.random(shape) < 0.6),
         "conversion_done_step": np.where(converting, step + rng.integers(-1, 8, shape), -1).astype(np.int32),
@@ -183,7 +185,7 @@ def random_businesses(rng: np.random.Generator, units: np.ndarray, n: int, step:
         "alive": rng.random(n) < 0.8, "is_front": rng.random(n) < 0.01,
         "sector": rng.choice(COMMERCIAL_CODES, n).astype(np.int8), "parcel": rng.choice(units, n),
         "floor_m2": rng.lognormal(4.6, 0.4, n), "cash_eur": rng.normal(20000.0, 15000.0, n),
-        "rent_eur_m2": rng.uniform(50.0, 600.0, n), "lease_end_step": step + rng.integers(-2, 40, n),
+        "rent_eur_m2": rng.uniform(50.0, 600.0, n), "productivity": rng.uniform(0.7, 1.3, n), "lease_end_step": step + rng.integers(-2, 40, n),
     }
 
 
@@ -225,13 +227,14 @@ def accounts_args(s: dict) -> dict:
     grid = {k: v for k, v in sales_args(s).items() if k not in ("sector", "parcel")}
     return dict(alive=b["alive"], is_front=b["is_front"], sector=b["sector"], parcel=b["parcel"],
                 floor_m2=b["floor_m2"], cash_eur=b["cash_eur"], rent_eur_m2=b["rent_eur_m2"],
+                productivity=b["productivity"],
                 lease_end_step=b["lease_end_step"], **grid, gross_margin=s["gross_margin"],
                 fixed_cost_eur_m2=s["fixed_cost_eur_m2"], steps_per_year=s["spy"], step=s["step"])
 
 
 def market_args(s: dict) -> dict:
     names = ("land", "use", "street_class", "floor_m2", "condition", "is_front", "footfall", "bid_rent_eur_m2",
-             "rent_eur_m2", "asking_rent_eur_m2", "dwellings", "dwelling_base_eur_month", "dwelling_elastic",
+             "rent_eur_m2", "appraisal_rent_eur_m2", "dwellings", "dwelling_base_eur_month", "dwelling_elastic",
              "conversion_done_step", "conversion_to", "conversion_dwellings", "condition_bonus")
     return {**{k: s[k] for k in names}, "step": s["step"], "p": s["p"]}
 
@@ -353,22 +356,27 @@ def model_row(label: str, r: dict) -> list:
 
 def bench_model(cfg: dict) -> dict:
     mid = median_runs(MIDSIZE, cfg["midsize_runs"], warm_up=True)
-    large = median_runs(LARGE, cfg["large_runs"], warm_up=False)   # kernels already compiled
+    small = median_runs(SMALL, cfg["small_runs"], warm_up=False)   # kernels already compiled
+    large = median_runs(LARGE, cfg["large_runs"], warm_up=False)
     headers = ["scenario", "parcels", "runs", "construct s", "kernels s", "agents s", "recording s",
                "other s", "total s", "min s", "max s"]
     print_table("2. Full model, 20 years (medians; construct includes the burn-in; "
                 "kernels/agents/recording/other are step time)", headers,
-                [model_row(mid["scenario"], mid), model_row(large["scenario"], large)],
+                [model_row(r["scenario"], r) for r in (small, mid, large)],
                 f"   midsize target ≤ {TARGETS['midsize_run_max_s']:.1f} s: {mid['total_s']:.2f} s "
                 f"{verdict(mid['total_s'] <= TARGETS['midsize_run_max_s'])}")
+    per_parcel = {name: r["total_s"] / r["parcels"] for name, r in (("small", small), ("midsize", mid), ("large", large))}
+    limit = TARGETS["large_per_parcel_vs_midsize_max"]
+    rows = [[name, r["parcels"], 1e6 * per_parcel[name], per_parcel[name] / per_parcel["midsize"],
+             f"≤ {limit}×" if name == "large" else "",
+             verdict(per_parcel[name] / per_parcel["midsize"] <= limit) if name == "large" else ""]
+            for name, r in (("small", small), ("midsize", mid), ("large", large))]
+    print_table("3. Cost per parcel across the archetypes", ["archetype", "parcels", "µs per parcel-run",
+                                                              "× midsize", "target", "status"], rows)
     ratio = large["total_s"] / mid["total_s"]
-    parcel_ratio = large["parcels"] / mid["parcels"]
-    print_table("3. Large archetype vs midsize", ["measure", "large/midsize", "target", "status"],
-                [["run time", ratio, f"≤ {TARGETS['large_vs_midsize_max']}×",
-                  verdict(ratio <= TARGETS["large_vs_midsize_max"])],
-                 ["parcels", parcel_ratio, "", ""],
-                 ["time per parcel", ratio / parcel_ratio, "", ""]])
-    return {"midsize": mid, "large": large, "large_over_midsize": ratio, "parcel_ratio": parcel_ratio}
+    return {"midsize": mid, "small": small, "large": large, "large_over_midsize": ratio,
+            "parcel_ratio": large["parcels"] / mid["parcels"],
+            "large_per_parcel_over_midsize": per_parcel["large"] / per_parcel["midsize"]}
 
 
 # ====================================================================== peak memory

@@ -19,6 +19,11 @@ from sim.uses import COMMERCIAL_CODES, MUNICIPALITY, RESIDENTIAL, STREET_NAMES, 
 
 # Conversions turn a unit that last held a commercial use (or none) into housing.
 CONVERSION_PAIRS = tuple((int(f), RESIDENTIAL) for f in (VACANT, *COMMERCIAL_CODES))
+# Use changes through letting: a unit that last held one commercial use is let to another.
+USE_CHANGE_PAIRS = tuple((int(f), int(t)) for f in COMMERCIAL_CODES for t in COMMERCIAL_CODES if f != t)
+# Money of the owners (constant euros of the start year) and what their lenders did.
+OWNER_FINANCE_METRICS = ("owner_cash_eur", "owner_debt_eur", "owner_ltv", "owner_under_water_share",
+                         "owner_distributions_eur", "covenant_breaches", "covenant_cures", "forced_sales")
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -100,11 +105,74 @@ def compute_kpis(model: "CityModel") -> dict[str, float]:
     unexpected = set(conversions) - set(CONVERSION_PAIRS)
     assert not unexpected, f"conversion pairs outside CONVERSION_PAIRS: {unexpected}"
     out["conversions_total"] = float(sum(conversions.values()))
+    out["conversions_upper_floor"] = float(getattr(model, "upper_floor_conversions", 0))
+    out["dwellings_added_upper_floor"] = float(getattr(model, "upper_floor_dwellings", 0))
+    changes = getattr(model, "use_changes", {})
+    for f, t in USE_CHANGE_PAIRS:
+        out[use_change_metric_name(f, t)] = float(changes.get((f, t), 0))
+    out["use_changes_total"] = float(sum(changes.values()))
+    out["vacancy_overpriced_share"] = vacancy_overpriced_share(model)
+    out.update(rents_by_street(par))
+    out.update(owner_finance(model))
     private = par.owner >= 0
     private &= model.owners.kind[np.maximum(par.owner, 0)] != MUNICIPALITY
     out["owner_value_eur"] = float(par.value_eur[private].sum())
     out.update(municipal_kpis(model))
     return out
+
+
+def vacancy_overpriced_share(model: "CityModel") -> float:
+    """Share of the floor vacant for a year or more whose asking rent (net of the rent-free
+    months on offer) is above the break-even rent of every sector permitted there: vacancy
+    that a better search would not end, only a lower price (or another use)."""
+    from sim.agents.businesses import effective_ask_eur_m2, wtp_rent_eur_m2
+    par = model.parcels
+    vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
+    long = vacant[model.steps - par.flat("vacant_since")[vacant] >= model.spy]
+    if long.size == 0:
+        return 0.0
+    sectors = model.commercial_codes
+    wtp = wtp_rent_eur_m2(model, np.repeat(sectors, long.size), np.tile(long, sectors.size)).reshape(sectors.size, long.size)
+    permitted = (par.flat("allowed")[long][None, :] >> sectors[:, None]) & 1 == 1
+    best = np.where(permitted, wtp, -np.inf).max(axis=0)
+    over = effective_ask_eur_m2(model, long) > best
+    floor = par.flat("floor_m2")[long]
+    return _share(float(floor[over].sum()), float(floor.sum()))
+
+
+def rents_by_street(par) -> dict[str, float]:
+    """Median headline contract rent of let commercial units per shopping street class (EUR/m2/yr)."""
+    from sim.uses import IS_COMMERCIAL
+    let = par.is_parcel & IS_COMMERCIAL[par.use] & (par.rent_eur_m2 > 0)
+    out = {}
+    for i, name in enumerate(STREET_NAMES):
+        r = par.rent_eur_m2[let & (par.street_class == i)]
+        out[f"rent_median_{name}"] = float(np.median(r)) if r.size else 0.0
+    return out
+
+
+def owner_finance(model: "CityModel") -> dict[str, float]:
+    """Owners' cash, debt, loan-to-value and how many parcels are under water (debt above
+    value), the step's payouts and the lenders' actions since the start (cumulative)."""
+    par = model.parcels
+    o = model.owners
+    private = o.kind != MUNICIPALITY
+    owned = par.owner >= 0
+    owned &= model.owners.kind[np.maximum(par.owner, 0)] != MUNICIPALITY
+    debt = par.debt_eur[owned]
+    value = par.value_eur[owned]
+    indebted = debt > 0
+    lenders = getattr(model, "lender_actions", {})
+    return {
+        "owner_cash_eur": float(o.cash_eur[private].sum()),
+        "owner_debt_eur": float(debt.sum()),
+        "owner_ltv": _share(float(debt.sum()), float(value.sum())),
+        "owner_under_water_share": _share(float((debt > value)[indebted].sum()), float(indebted.sum())),
+        "owner_distributions_eur": float(getattr(model, "distributions_eur", 0.0)),
+        "covenant_breaches": float(lenders.get("covenant_breaches", 0)),
+        "covenant_cures": float(lenders.get("covenant_cures", 0)),
+        "forced_sales": float(lenders.get("forced_sales", 0)),
+    }
 
 
 SECTOR_VACANCY = ("comparison", "independent", "daily")   # retail sectors with a vacancy rate of their own
@@ -146,7 +214,8 @@ GRID_METRICS = ("vacancy_units", "vacancy_floor", "longterm_vacancy_1y", "longte
                 "diversity_shannon", "craft_culture_m2", "footfall_index", "condition_mean", "condition_poor_share")
 AGENT_METRICS = ("households", "residents", "dwellings_occupied", "dwellings", "rent_burden_over_40",
                  "fronts_active", "fronts_detected", "businesses", "business_entries", "business_exits", "sales",
-                 "conversions_total", "owner_value_eur")
+                 "conversions_total", "owner_value_eur", "conversions_upper_floor", "dwellings_added_upper_floor",
+                 "use_changes_total", "vacancy_overpriced_share") + OWNER_FINANCE_METRICS
 MUNICIPAL_METRICS = ("municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "property_fund_eur")
 LEDGER_METRICS = ("spend_eur", "income_eur", "staff_hours")   # per instrument: <book>_<instrument name>
 
@@ -166,6 +235,8 @@ def known_metrics(scenario) -> set[str]:
     names |= {f"share_{u}" for u in USE_NAMES}
     names |= {f"vacancy_{s}" for s in SECTOR_VACANCY}
     names |= {conversion_metric_name(f, t) for f, t in CONVERSION_PAIRS}
+    names |= {use_change_metric_name(f, t) for f, t in USE_CHANGE_PAIRS}
+    names |= {f"rent_median_{s}" for s in STREET_NAMES}
     for instrument in build_instruments(scenario.instruments):
         names |= {f"{book}_{instrument.name}" for book in LEDGER_METRICS}
         names |= {f"{instrument.name}_{key}" for key in instrument.config_class.kpi_keys}
@@ -175,3 +246,8 @@ def known_metrics(scenario) -> set[str]:
 def conversion_metric_name(from_code: int, to_code: int) -> str:
     """``conversions_<from>_to_<to>``: the name ``sim.agents.owners.conversion_metric`` records."""
     return f"conversions_{USE_NAMES[from_code]}_to_{USE_NAMES[to_code]}"
+
+
+def use_change_metric_name(from_code: int, to_code: int) -> str:
+    """``use_changes_<from>_to_<to>``: lettings of a unit that last held ``from`` to a ``to`` tenant."""
+    return f"use_changes_{USE_NAMES[from_code]}_to_{USE_NAMES[to_code]}"

@@ -48,6 +48,11 @@ class CityModel(mesa.Model):
         self.events = Counter()            # per-step event counts (entries, exits, ...)
         self.burning_in = False            # during burn-in the context stays at the start year
         self.conversions = Counter()       # cumulative completed conversions by (from, to)
+        self.use_changes = Counter()       # cumulative lettings to another sector than the unit's last, by (from, to)
+        self.upper_floor_conversions = 0   # cumulative: unused upper floors turned into dwellings
+        self.upper_floor_dwellings = 0
+        self.distributions_eur = 0.0       # this step's payouts to owners' shareholders (leave the model)
+        self.lender_actions = Counter()    # cumulative covenant breaches, cures and forced sales
         self.fronts_detected = 0
         self.net_public_cost_eur = 0.0
         self.update_context()
@@ -73,6 +78,7 @@ class CityModel(mesa.Model):
         """One step (a quarter by default), in the order of docs/ODD.md §3."""
         self.clock += 1
         self.events.clear()
+        self.distributions_eur = 0.0
         self.update_context()                       # 1. context drivers at time t
         self.municipality.apply_instruments()       # 2. policy acts first
         self.compute_footfall()                     # 3. kernel: footfall field
@@ -106,7 +112,7 @@ class CityModel(mesa.Model):
             online[USE_CODE[sector]] = min(max(driver_value(drv, y, y0), 0.0), 1.0)
         self.context = {name: max(driver_value(getattr(c, name), y, y0), 0.0)
                         for name in ("visitor_demand", "housing_demand", "cap_rate", "interest_rate",
-                                     "construction_cost_eur_m2", "crime_pressure")}
+                                     "inflation", "construction_cost_eur_m2", "crime_pressure")}
         # a trend may run below zero over a long horizon: levels stop at zero, cap rates at 0.5%
         self.context["cap_rate"] = max(self.context["cap_rate"], MIN_CAP_RATE)
         self.context["online_share"] = online
@@ -143,7 +149,7 @@ class CityModel(mesa.Model):
         b = self.businesses
         revenue, profit, cash, insolvent, lease_ends = kernels.business_accounts(
             b.alive, b.is_front, b.sector, b.parcel, b.floor_m2, b.cash_eur, b.rent_eur_m2, b.lease_end_step,
-            **self._sales_inputs(), gross_margin=self.sector_arrays["gross_margin"],
+            b.productivity, **self._sales_inputs(), gross_margin=self.sector_arrays["gross_margin"],
             fixed_cost_eur_m2=self.sector_arrays["fixed_cost_eur_m2"], steps_per_year=self.spy, step=self.steps)
         b.cash_eur[:] = cash
         self.timers["kernels"] += time.perf_counter() - t0
@@ -161,7 +167,8 @@ class CityModel(mesa.Model):
         b = self.businesses
         expiring = np.flatnonzero(accounts["lease_ends"] & b.alive)
         # break-even rents of all expiring leases in one kernel call, on the state after the exits
-        breakeven = dict(zip(expiring.tolist(), biz.wtp_rent_eur_m2(self, b.sector[expiring], b.parcel[expiring])))
+        breakeven = dict(zip(expiring.tolist(), biz.wtp_rent_eur_m2(self, b.sector[expiring], b.parcel[expiring],
+                                                                     b.productivity[expiring])))
         for a in self._businesses_in_keyed_order("business.lease_review.order", expiring):
             if self.businesses.alive[a.slot]:
                 a.review_lease(breakeven[a.slot])
@@ -183,23 +190,57 @@ class CityModel(mesa.Model):
         return [(self.owner_agents[int(o)], groups[int(o)]) for o in slots[self.streams.order(purpose, self.clock, slots)]]
 
     def owner_events(self) -> None:
-        """Owners review asking rents of vacant units, consider conversions, maintain yearly."""
+        """Owners price vacant units, consider conversions; yearly they face their lenders'
+        covenant tests, maintain, look at unused upper floors and pay out."""
         par = self.parcels
         oc = self.spec.agents.owners
+        book = own.Portfolios(self)
+        if (self.steps - 1) % self.spy == 0:
+            self.covenant_tests(book)
+            book = own.Portfolios(self)        # forced sales and repayments changed the books
         vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
         kind = self.owners.kind[par.flat("owner")[vacant]]
         patience = self.owner_patience[kind]
         due = vacant[self.steps - par.flat("last_review_step")[vacant] >= patience]
         for owner, parcels in self._owners_in_keyed_order("owner.rent_review.order", due):
-            owner.review_asking_rents(parcels)
+            owner.review_asking_rents(parcels, book)
         years = (self.steps - par.flat("vacant_since")[vacant]) / self.spy
         convert = vacant[years >= oc.conversion_min_vacant_years]
         for owner, parcels in self._owners_in_keyed_order("owner.conversion.order", convert):
             owner.consider_conversion(parcels)
         if (self.steps - 1) % self.spy == 0:
-            worn = np.flatnonzero(par.is_parcel.reshape(-1) & (par.flat("condition") < oc.maintenance_threshold))
+            worn = np.flatnonzero(par.is_parcel.reshape(-1) & (par.flat("condition") < par.flat("maintenance_threshold")))
             for owner, parcels in self._owners_in_keyed_order("owner.maintenance.order", worn):
                 owner.maintain(parcels)
+            free = np.flatnonzero(par.flat("upper_floor_free_m2") > 0)
+            look = free[self.streams.uniform("owner.upper_floor", self.clock, free) < oc.upper_floor_review_per_year]
+            for owner, parcels in self._owners_in_keyed_order("owner.upper_floor.order", look):
+                owner.consider_upper_floors(parcels)
+            self.pay_out()
+
+    def covenant_tests(self, book: "own.Portfolios") -> None:
+        """Lenders test every indebted owner's portfolio once a year (LTV and interest cover)."""
+        k = self.owner_kind_params
+        kinds = self.owners.kind
+        ltv_max = np.array([k[int(c)].covenant_ltv_max for c in kinds])
+        icr_min = np.array([k[int(c)].covenant_icr_min for c in kinds])
+        failing = book.breaches(ltv_max, icr_min, self.context["interest_rate"])
+        self.events["covenant_breaches"] += int(failing.size)
+        for slot in failing[self.streams.order("owner.covenant.order", self.clock, failing)].tolist():
+            self.owner_agents[slot].meet_covenants(book)
+
+    def pay_out(self) -> None:
+        """Yearly: owners pay out ``payout_share`` of the cash they hold above their reserve
+        (``reserve_years_of_income`` of rent income); the municipality pays nothing out."""
+        o = self.owners
+        par = self.parcels
+        owner = par.flat("owner")
+        owned = owner >= 0
+        income = np.bincount(owner[owned], weights=self.rent_roll_eur()[owned], minlength=o.n)
+        reserve = self.spec.agents.owners.reserve_years_of_income * income
+        payout = self.owner_payout[o.kind] * np.maximum(o.cash_eur - reserve, 0.0)
+        o.cash_eur[:] -= payout
+        self.distributions_eur += float(payout.sum())
 
     def household_events(self) -> None:
         hood = hh.neighbourhood(self)
@@ -241,28 +282,55 @@ class CityModel(mesa.Model):
             return -1
         return int(pool[int(u * pool.size)])
 
-    def collect_rents(self) -> None:
-        """Owners' cash: rents in, operating costs and interest out (array work)."""
+    def rent_roll_eur(self) -> np.ndarray:
+        """Annual rent each parcel brings in: what tenants pay (the headline rent less the
+        rent-free months spread over the lease) plus the rents of its occupied dwellings."""
         par = self.parcels
         h = self.households
         alive = h.alive
-        dwelling_rent = np.bincount(h.parcel[alive], weights=h.rent_eur_month[alive], minlength=par.land.size)
-        commercial = par.flat("rent_eur_m2") * par.flat("floor_m2") / self.spy
-        income = commercial + dwelling_rent * 12.0 / self.spy
+        dwelling = np.bincount(h.parcel[alive], weights=h.rent_eur_month[alive], minlength=par.land.size)
+        return par.flat("rent_paid_eur_m2") * par.flat("floor_m2") + 12.0 * dwelling
+
+    def collect_rents(self) -> None:
+        """Owners' cash: rents in; operating costs, interest and repayment out (array work).
+
+        Loans are nominal: in constant euros their balance also falls by inflation."""
+        par = self.parcels
+        oc = self.spec.agents.owners
         owner = par.flat("owner")
         isp = owner >= 0
-        kind = self.owners.kind[owner[isp]]
-        interest = self.owner_ltv[kind] * par.flat("value_eur")[isp] * self.context["interest_rate"] / self.spy
-        net = income[isp] * (1.0 - self.spec.agents.owners.opex_share) - interest
+        debt = par.flat("debt_eur")
+        interest = debt[isp] * self.context["interest_rate"] / self.spy
+        repayment = debt[isp] * oc.amortisation_per_year / self.spy
+        net = self.rent_roll_eur()[isp] / self.spy * (1.0 - oc.opex_share) - interest - repayment
         self.owners.cash_eur[:] += np.bincount(owner[isp], weights=net, minlength=self.owners.n)
+        debt[isp] = (debt[isp] - repayment) / (1.0 + self.context["inflation"]) ** (1.0 / self.spy)
 
     # ------------------------------------------------------------------ 6. market
+    def update_appraisals(self) -> None:
+        """The rent a valuer carries for each vacant unit: the last contract rent, moving towards
+        the market rent as vacancy lasts (the gap halves every ``appraisal_reversion_years``);
+        never below the market rent."""
+        par = self.parcels
+        vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
+        market = par.flat("market_rent_eur_m2")[vacant]
+        gap = np.maximum(par.flat("reference_rent_eur_m2")[vacant] - market, 0.0)
+        years = (self.steps - par.flat("vacant_since")[vacant]) / self.spy
+        half = self.spec.agents.owners.appraisal_reversion_years
+        par.flat("appraisal_rent_eur_m2")[vacant] = market + gap * 0.5 ** (np.maximum(years, 0.0) / half)
+
+    def cap_rate_of(self, parcel: int) -> float:
+        """Cap rate of a parcel's commercial floor: today's prime rate plus its street's spread."""
+        spread = self.spec.agents.owners.street_cap_rate_spread.as_tuple()
+        return self.context["cap_rate"] + spread[int(self.parcels.flat("street_class")[parcel])]
+
     def update_market(self) -> None:
         t0 = time.perf_counter()
         par = self.parcels
+        self.update_appraisals()
         out = kernels.market_update(
             par.land, par.use, par.street_class, par.floor_m2, par.condition, par.is_front, par.footfall,
-            self.bid_rents(), par.rent_eur_m2, par.asking_rent_eur_m2, par.dwellings, par.dwelling_base_eur_month,
+            self.bid_rents(), par.rent_eur_m2, par.appraisal_rent_eur_m2, par.dwellings, par.dwelling_base_eur_month,
             par.dwelling_elastic, par.conversion_done_step, par.conversion_to, par.conversion_dwellings,
             par.condition_bonus, self.steps, self.market_params())
         self.timers["kernels"] += time.perf_counter() - t0
@@ -321,6 +389,8 @@ class CityModel(mesa.Model):
     def record_kpis(self) -> None:
         t0 = time.perf_counter()
         self.fronts_detected += self.events["fronts_detected"]
+        for k in ("covenant_breaches", "covenant_cures", "forced_sales"):
+            self.lender_actions[k] += self.events[k]
         if self.burning_in:
             return
         spend, income = self.municipality.ledger.step_totals(self.steps)
@@ -350,14 +420,17 @@ class CityModel(mesa.Model):
         # lets at half the last rent if need be, never sells by itself, borrows nothing. Assumption.
         self.owner_kind_params[MUNICIPALITY] = OwnerKindParams(
             count_per_1000_parcels=0.0, parcel_share_core=0.0, parcel_share_edge=0.0, rent_floor_share=0.5,
-            patience_quarters=4, sale_per_year=0.0, loan_to_value=0.0)
+            patience_quarters=4, sale_per_year=0.0, loan_to_value=0.0, covenant_ltv_max=0.0, covenant_icr_min=0.0,
+            payout_share=0.0)
         self.owner_patience = np.full(n_kinds, self.spy, np.int64)   # municipality: a year. Assumption.
         self.owner_sale_hazard = np.zeros(n_kinds)             # the municipality sells through instruments only
         self.owner_ltv = np.zeros(n_kinds)
+        self.owner_payout = np.zeros(n_kinds)
         for k, v in kinds.items():
             self.owner_patience[OWNER_CODE[k]] = v.patience_quarters * self.spy // 4 or 1
             self.owner_sale_hazard[OWNER_CODE[k]] = v.sale_per_year
             self.owner_ltv[OWNER_CODE[k]] = v.loan_to_value
+            self.owner_payout[OWNER_CODE[k]] = v.payout_share
         mix = {k: w for k, w in sc.agents.owners.buyer_mix.items() if w > 0}
         self.buyer_kinds = [OWNER_CODE[k] for k in mix]
         w = np.array(list(mix.values()))
@@ -389,12 +462,10 @@ class CityModel(mesa.Model):
         shopping = par.is_parcel & (par.street_class < STREET_CODE["residential"])
         self.footfall_start = float(par.footfall[shopping].mean())
         owned = par.flat("owner") >= 0
-        h = self.households
-        dwelling_rent_year = 12.0 * np.bincount(h.parcel[h.alive], weights=h.rent_eur_month[h.alive],
-                                                minlength=par.land.size)
-        rent_year = par.flat("rent_eur_m2") * par.flat("floor_m2") + dwelling_rent_year
+        rent_year = self.rent_roll_eur()
         start_income = np.bincount(par.flat("owner")[owned], weights=rent_year[owned], minlength=o.n)
         o.cash_eur[:] = self.spec.agents.owners.start_cash_years_of_rent * start_income
+        own.initial_loans(self)
         self.steps = 0
 
     def _burn_in(self, n_steps: int) -> None:
@@ -413,6 +484,7 @@ class CityModel(mesa.Model):
         par = self.parcels
         vacant = par.is_parcel & (par.use == VACANT)
         par.vacant_since[vacant] -= shift
+        par.lettable_from_step[vacant] -= shift
         par.last_review_step[vacant] -= shift
         converting = par.conversion_done_step >= 0
         par.conversion_done_step[converting] -= shift
@@ -422,11 +494,37 @@ class CityModel(mesa.Model):
         self.steps = 0
         self.update_context()
         self.conversions.clear()
+        self.use_changes.clear()
+        self.lender_actions.clear()
+        self.upper_floor_conversions = 0
+        self.upper_floor_dwellings = 0
         self.fronts_detected = 0
         self.events.clear()
         self.compute_footfall()
         shopping = par.is_parcel & (par.street_class < STREET_CODE["residential"])
         self.footfall_start = float(par.footfall[shopping].mean())
+
+    def _initial_fronts(self, rng: np.random.Generator) -> None:
+        """Criminal fronts in their steady state from the start: fronts arrive at
+        ``front_entry_rate_per_1000_units`` × crime pressure and leave only when caught
+        (``front_detection_per_year``), so the stock is arrivals / detection. They take
+        occupied units of the risk sectors, weighted as a front entrant chooses (cheap
+        units off the prime streets)."""
+        cfg = self.spec.agents.businesses
+        b = self.businesses
+        if cfg.front_detection_per_year <= 0:
+            return
+        rate = cfg.front_entry_rate_per_1000_units * self.context["crime_pressure"] * self.n_units_start / 1000.0
+        cand = np.flatnonzero(b.alive & np.isin(b.sector, biz.FRONT_CODES))
+        n = min(int(round(rate / cfg.front_detection_per_year)), cand.size)
+        if n == 0:
+            return
+        par = self.parcels
+        p = b.parcel[cand]
+        w = (1.0 + par.flat("street_class")[p]) / np.maximum(b.rent_eur_m2[cand], 10.0)
+        chosen = cand[rng.choice(cand.size, size=n, replace=False, p=w / w.sum())]
+        b.is_front[chosen] = True
+        par.flat("is_front")[b.parcel[chosen]] = True
 
     def _initial_tenants(self, units: np.ndarray) -> None:
         """Occupied units get a sector that can pay there (bid-rent sorting), a rent it can
@@ -443,17 +541,31 @@ class CityModel(mesa.Model):
         fits = wtp[np.arange(occupied.size), np.searchsorted(sectors, current)] >= 0.7 * market
         best = sectors[np.argmax(wtp, axis=1)]
         chosen = np.where(fits, current, best)
-        my_wtp = wtp[np.arange(occupied.size), np.searchsorted(sectors, chosen)]
-        rent = np.maximum(np.minimum(market, 0.9 * my_wtp), 0.2 * market)
+        # sitting tenants differ in productivity as entrants do, but they are the survivors: in a
+        # steady state the tenants in place can pay the market rent, so their productivity is drawn
+        # from the entrants' range above the level at which the market rent breaks even
+        fixed = self.sector_arrays["fixed_cost_eur_m2"][chosen]
+        gross = np.maximum(wtp[np.arange(occupied.size), np.searchsorted(sectors, chosen)] + fixed, 1e-9)
+        lo, hi = 1.0 - cfg.productivity_spread, 1.0 + cfg.productivity_spread
+        q_min = np.clip((market + fixed) / gross, lo, hi)
+        q = q_min + (hi - q_min) * rng.random(occupied.size)
+        my_wtp = q * gross - fixed
+        rent = np.maximum(np.minimum(market, 0.95 * my_wtp), 0.2 * market)
         lease_end = rng.integers(1, cfg.lease_years * self.spy + 1, size=occupied.size)
         floor = par.flat("floor_m2")[occupied]
         cash = cfg.cash_buffer_quarters * (rent + self.sector_arrays["fixed_cost_eur_m2"][chosen]) * floor / 4.0
         cash *= rng.uniform(0.5, 1.5, size=occupied.size)
-        for p, s, r, le, c in zip(occupied.tolist(), chosen.tolist(), rent.tolist(), lease_end.tolist(), cash.tolist()):
-            biz.open_business(self, s, p, r, False, c, le)
+        for p, s, r, le, c, qi in zip(occupied.tolist(), chosen.tolist(), rent.tolist(), lease_end.tolist(),
+                                      cash.tolist(), q.tolist()):
+            biz.open_business(self, s, p, r, False, c, le, productivity=qi)
+        self._initial_fronts(rng)
         vacant = np.flatnonzero((units & (par.use == VACANT)).reshape(-1))
-        ask = par.flat("market_rent_eur_m2")[vacant] * rng.uniform(1.0, 1.2, size=vacant.size)
+        # asks of vacant units spread above the market rent as in the model's steady state (owners
+        # ask the last contract rent, and some last tenants were productive ones): 1.0-1.8 × market
+        ask = par.flat("market_rent_eur_m2")[vacant] * rng.uniform(1.0, 1.8, size=vacant.size)
         par.flat("asking_rent_eur_m2")[vacant] = ask
         par.flat("reference_rent_eur_m2")[vacant] = ask
-        par.flat("vacant_since")[vacant] = -rng.integers(0, 2 * self.spy, size=vacant.size)
+        par.flat("appraisal_rent_eur_m2")[vacant] = ask
+        par.flat("vacant_since")[vacant] = -rng.integers(0, 6 * self.spy, size=vacant.size)
+        par.flat("lettable_from_step")[vacant] = par.flat("vacant_since")[vacant] + biz.marketing_steps(self, vacant)
         par.flat("last_review_step")[vacant] = 0

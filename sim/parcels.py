@@ -33,13 +33,15 @@ class Parcels:
     floor_m2: np.ndarray             # float64, ground-floor lettable area
     dwellings: np.ndarray            # int32, homes on the parcel
     dwellings_occupied: np.ndarray   # int32
-    rent_eur_m2: np.ndarray          # float64, contract rent per m2 per year (0 when vacant)
+    rent_eur_m2: np.ndarray          # float64, headline contract rent per m2 per year (0 when vacant): the appraisal's basis
+    rent_paid_eur_m2: np.ndarray     # float64, what the tenant pays: the headline less rent-free months spread over the lease
     asking_rent_eur_m2: np.ndarray   # float64, owner's asking rent when vacant
     reference_rent_eur_m2: np.ndarray  # float64, last contract rent: the owner's rent floor is a share of it
     market_rent_eur_m2: np.ndarray   # float64, kernel output
     value_eur: np.ndarray            # float64, income capitalisation
     condition: np.ndarray            # float64, 0..1
     vacant_since: np.ndarray         # int32, step vacancy began, -1 if not vacant
+    lettable_from_step: np.ndarray   # int32, first step a new lease can start (marketing, negotiation, fit-out)
     last_use: np.ndarray             # int8, the commercial use a vacant unit had before (vacancy by sector)
     last_review_step: np.ndarray     # int32, step of the last asking-rent review
     owner: np.ndarray                # int32, owner slot, -1 none (public space)
@@ -62,6 +64,11 @@ class Parcels:
     conversion_to: np.ndarray        # int8, use after conversion
     conversion_from: np.ndarray      # int8, use before conversion
     conversion_dwellings: np.ndarray  # int32, dwellings a conversion adds
+    debt_eur: np.ndarray             # float64, the owner's loan on the parcel (constant euros; not re-marked)
+    rent_free_months: np.ndarray     # float64, rent-free months offered on a vacant unit's next lease
+    appraisal_rent_eur_m2: np.ndarray  # float64, the rent a valuer carries for a vacant unit
+    maintenance_threshold: np.ndarray  # float64, condition below which the owner renovates (owners differ)
+    upper_floor_free_m2: np.ndarray  # float64, unused upper-floor area above a commercial ground floor
     distance: np.ndarray = field(repr=False, default=None)  # float64, distance to the centre / side
 
     @property
@@ -114,9 +121,12 @@ INITIAL_MIX: dict[str, dict[str, float]] = {
 # the level per street class is an assumption).
 INITIAL_VACANCY = {"A1": 0.025, "A2": 0.04, "B": 0.06, "C": 0.085, "residential": 0.07}
 # Share of parcels on each street class that has a commercial ground floor (rest: housing). Assumption.
-COMMERCIAL_SHARE = {"A1": 1.0, "A2": 1.0, "B": 0.9, "C": 0.75, "residential": 0.06}
+COMMERCIAL_SHARE = {"A1": 1.0, "A2": 1.0, "B": 0.9, "C": 0.75, "residential": 0.045}
 # Median ground-floor area (m2) per street class; lognormal sigma 0.4. Assumption.
 FLOOR_MEDIAN_M2 = {"A1": 220.0, "A2": 160.0, "B": 120.0, "C": 100.0, "residential": 85.0}
+# Share of commercial buildings with an unused upper floor (storage or empty) that could hold
+# dwellings. Assumption pending sources.
+UPPER_FLOOR_FREE_SHARE = 0.25
 MONUMENT_SHARE = 0.10     # share of parcels in the historic core (d < 0.3) that are monuments. Assumption.
 
 
@@ -218,32 +228,44 @@ def generate_city(scenario, rng: np.random.Generator) -> Parcels:
     dwellings[res] = 1 + rng.poisson(0.5, res.sum())          # ground floor + upper floors. Assumption.
     com = parcel & (use != RESIDENTIAL)
     dwellings[com] = rng.poisson(upper_mean, com.sum())
-    # Most buildings kept above the owners' maintenance threshold, 5% neglected;
-    # older, less kept edges. Assumption.
-    condition = 0.62 + 0.38 * rng.beta(2.0, 1.5, (n, n)) - 0.1 * dist
-    neglected = rng.random((n, n)) < 0.05
-    condition[neglected] = rng.uniform(0.15, 0.6, neglected.sum())
-    condition = np.clip(condition, 0.05, 1.0)
+    # Upper floors above shops left unused or used as storage: the room of "wonen boven winkels".
+    # The share of commercial buildings with such a floor and its size: assumption (see
+    # UPPER_FLOOR_FREE_SHARE).
+    upper_free = np.zeros((n, n))
+    has_free = com & (rng.random((n, n)) < UPPER_FLOOR_FREE_SHARE)
+    upper_free[has_free] = np.round(0.8 * floor[has_free])
+    # Owners renovate when condition falls below their own threshold (owners differ: the
+    # threshold is spread ±25% around the scenario's, an assumption) and restore it to 1; with
+    # a common decay rate a building's condition then cycles between its threshold and 1, and
+    # the steady state of such cycles is uniform on [threshold, 1]: the start draws from it, so
+    # that condition_mean does not swing with the phase of one synchronised cycle.
+    threshold = scenario.agents.owners.maintenance_threshold * rng.uniform(0.75, 1.25, (n, n))
+    threshold = np.clip(threshold, 0.0, 0.95)
+    condition = threshold + (1.0 - threshold) * rng.random((n, n))
     condition[~parcel] = 1.0
     monument = parcel & (dist < 0.3) & (rng.random((n, n)) < MONUMENT_SHARE)
     anchor = np.zeros((n, n))
     anchor[land == LAND_CODE["station"]] = scenario.market.anchor_station
     anchor[land == LAND_CODE["square"]] = scenario.market.anchor_square
     core = parcel & np.isin(street, [STREET_CODE["A1"], STREET_CODE["A2"]])
-    # Default zoning: every commercial use everywhere; housing on the ground
-    # floor only along residential streets: turning shop fronts on shopping
-    # streets (A1-C) into homes needs a plan change (the zoning instrument's
-    # transformation zones). Assumption (typical omgevingsplan of a Dutch centre).
+    # Default zoning: every commercial use everywhere; housing on the ground floor along
+    # residential streets and the edge (C) streets, not on the main shopping streets (A1-B):
+    # Dutch centre plans keep a core shopping area (kernwinkelgebied) and let the ring around
+    # it change function, which is where conversions concentrate (itnijs.frl, "Minder
+    # leechstân troch dat winkels yn wenten feroarje", 2022). Turning a shop front on A1-B
+    # into a home needs a plan change (the zoning instrument's transformation zones).
     allowed = np.full((n, n), ALL_USES_MASK, np.int32)
-    shopping_street = parcel & (street < STREET_CODE["residential"])
-    allowed[shopping_street] &= ~use_bit(RESIDENTIAL)
+    main_street = parcel & (street <= STREET_CODE["B"])
+    allowed[main_street] &= ~use_bit(RESIDENTIAL)
     allowed[~parcel] = 0
     z_f = lambda dt: np.zeros((n, n), dt)  # noqa: E731
     return Parcels(
         land=land, use=use, street_class=street, floor_m2=floor, dwellings=dwellings,
-        dwellings_occupied=z_f(np.int32), rent_eur_m2=z_f(np.float64), asking_rent_eur_m2=z_f(np.float64),
+        dwellings_occupied=z_f(np.int32), rent_eur_m2=z_f(np.float64), rent_paid_eur_m2=z_f(np.float64),
+        asking_rent_eur_m2=z_f(np.float64),
         reference_rent_eur_m2=z_f(np.float64), market_rent_eur_m2=z_f(np.float64), value_eur=z_f(np.float64),
-        condition=condition, vacant_since=np.full((n, n), -1, np.int32), last_use=last_use, last_review_step=np.full((n, n), -1, np.int32),
+        condition=condition, vacant_since=np.full((n, n), -1, np.int32),
+        lettable_from_step=np.full((n, n), -1, np.int32), last_use=last_use, last_review_step=np.full((n, n), -1, np.int32),
         owner=np.full((n, n), -1, np.int32), tenant=np.full((n, n), -1, np.int32), allowed=allowed,
         footfall=z_f(np.float64), resident_field=z_f(np.float64), anchor=anchor,
         attraction_bonus=z_f(np.float64), condition_bonus=z_f(np.float64), is_front=z_f(np.bool_),
@@ -251,6 +273,8 @@ def generate_city(scenario, rng: np.random.Generator) -> Parcels:
         dwelling_base_eur_month=z_f(np.float64), dwelling_elastic=z_f(np.bool_),
         dwelling_rent_eur_month=z_f(np.float64), conversion_done_step=np.full((n, n), -1, np.int32),
         conversion_to=z_f(np.int8), conversion_from=z_f(np.int8), conversion_dwellings=z_f(np.int32),
+        debt_eur=z_f(np.float64), rent_free_months=z_f(np.float64), appraisal_rent_eur_m2=z_f(np.float64),
+        maintenance_threshold=np.where(parcel, threshold, 0.0), upper_floor_free_m2=upper_free,
         distance=dist,
     )
 

@@ -181,15 +181,46 @@ def driver_value(driver: Driver, year: float, start_year: int) -> float:
 
 
 # ---------------------------------------------------------------- city
+class Archetype(BaseModel):
+    """A Dutch centre size class (Locatus classes: a centre with more than 400 shops is among
+    the ~17 largest of the country; 200-400 shops is a centre of Delft's size; source:
+    Locatus, via 5dok.net "Bijlage branchering")."""
+
+    side_cells: int
+    """Grid side; the generator's street plan scales with it (about 14% of cells are commercial units)."""
+    sales_level: float
+    """Sales per m2 of the visitor-facing part of every sector relative to the midsize centre: a larger
+    centre draws from a wider catchment. Calibrated so that the median A1 rent lands on the Dutch
+    figures of its class (docs/calibration.md): small ~EUR 450-650 (national mean of 189 main shopping
+    locations ~EUR 655, JLL via Reformatorisch Dagblad), midsize ~EUR 1,000-1,200 (Breda Eindstraat
+    ~EUR 1,200, JLL via BN DeStem), large ~EUR 1,600-2,000 (Utrecht, Maastricht ~EUR 1,600, De Telegraaf;
+    Rotterdam Koopgoot ~EUR 1,675)."""
+    shops: str
+    """Retail outlets (shops, vacant units excluded) the generated city has at the start."""
+
+
+ARCHETYPES: dict[str, Archetype] = {
+    "small": Archetype(side_cells=56, sales_level=0.7, shops="about 200 (a regional centre)"),
+    "midsize": Archetype(side_cells=88, sales_level=1.2, shops="about 500 (Locatus' class above 400 shops)"),
+    "large": Archetype(side_cells=150, sales_level=1.9, shops="about 1,500 (the largest centres)"),
+}
+
+
 class CityConfig(Strict):
-    archetype: Literal["midsize", "large"] = "midsize"
-    """Synthetic city archetype: ``midsize`` (100×100 cells) or ``large`` (200×200). Schematic, not to scale."""
+    archetype: Literal["small", "midsize", "large"] = "midsize"
+    """Synthetic city archetype by Dutch size class: ``small`` (56×56 cells, about 200 shops), ``midsize`` (88×88, about 500) or ``large`` (150×150, about 1,500). Schematic, not to scale."""
     size_cells: Annotated[int, Field(ge=32, le=512)] | None = None
     """Grid side length in cells; ``null`` takes the archetype's size."""
+    sales_level: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    """Sales level of the visitor-facing part of sales relative to the midsize centre (0..10); ``null`` takes the archetype's (small 0.7, midsize 1.2, large 1.9: calibrated to Dutch prime rents, docs/calibration.md)."""
 
     @property
     def side_cells(self) -> int:
-        return self.size_cells or {"midsize": 100, "large": 200}[self.archetype]
+        return self.size_cells or ARCHETYPES[self.archetype].side_cells
+
+    @property
+    def sales_level_value(self) -> float:
+        return self.sales_level if self.sales_level is not None else ARCHETYPES[self.archetype].sales_level
 
 
 # ---------------------------------------------------------------- context
@@ -227,8 +258,10 @@ class ContextConfig(Strict):
     """Housing demand index (1 = vacant dwellings are let at the usual pace), 0..10 over the simulated period. Assumption."""
     cap_rate: Driver = 0.055
     """Capitalisation rate of prime (A1) retail property (1/yr). Assumption within the 4-6% range of Dutch prime high-street yields."""
-    interest_rate: Driver = 0.04
-    """Owners' interest rate on loans (1/yr). Assumption."""
+    interest_rate: Driver = 0.045
+    """Owners' nominal interest rate on loans (1/yr). Assumption (Dutch commercial-property loans of 2024-25 in the 4-5% range, no source traced)."""
+    inflation: Driver = 0.02
+    """Consumer-price inflation (1/yr). Money in the model is in constant euros of the start year: commercial leases are indexed yearly (the ROZ model lease indexed to CPI by default until 2024; since then the parties choose the method, tk.nl), and dwelling rents, incomes, costs and budgets are taken to move with prices, so all stay level in constant euros; loans are nominal, so their real balance falls by inflation. Default: the ECB's 2% target (CBS: 3.3% in 2024)."""
     construction_cost_eur_m2: Driver = 1400.0
     """Cost of converting a ground-floor unit to housing (EUR per m2 floor). Assumption (Dutch transformation projects: EUR 1,000-1,800 per m2)."""
     crime_pressure: Driver = 1.0
@@ -243,7 +276,7 @@ class ContextConfig(Strict):
         return {**_online_defaults(), **v}
 
     @field_validator("visitor_demand", "housing_demand", "construction_cost_eur_m2", "crime_pressure",
-                     "interest_rate")
+                     "interest_rate", "inflation")
     @classmethod
     def _non_negative(cls, v: Driver) -> Driver:
         if min(_driver_levels(v)) < 0:
@@ -289,14 +322,16 @@ def _sector_defaults() -> dict[str, SectorParams]:
     # 10-20% on the sector's typical street (retail industry rule of thumb).
     S = SectorParams
     return {
-        "comparison": S(sales_density_eur_m2=6000, gross_margin=0.45, fixed_cost_eur_m2=500, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=72),
-        "independent": S(sales_density_eur_m2=3000, gross_margin=0.40, fixed_cost_eur_m2=350, footfall_elasticity=0.6, local_share=0.25, entry_rate_per_1000_units=86),
-        "daily": S(sales_density_eur_m2=4600, gross_margin=0.25, fixed_cost_eur_m2=500, footfall_elasticity=0.5, local_share=0.5, entry_rate_per_1000_units=36),
-        "horeca": S(sales_density_eur_m2=4000, gross_margin=0.55, fixed_cost_eur_m2=1000, footfall_elasticity=0.8, local_share=0.3, entry_rate_per_1000_units=101),
-        "services": S(sales_density_eur_m2=1100, gross_margin=0.80, fixed_cost_eur_m2=350, footfall_elasticity=0.5, local_share=0.4, entry_rate_per_1000_units=86),
-        "culture": S(sales_density_eur_m2=700, gross_margin=0.90, fixed_cost_eur_m2=350, footfall_elasticity=0.2, local_share=0.5, entry_rate_per_1000_units=10),
-        "craft": S(sales_density_eur_m2=1000, gross_margin=0.60, fixed_cost_eur_m2=250, footfall_elasticity=0.2, local_share=0.4, entry_rate_per_1000_units=18),
-        "office": S(sales_density_eur_m2=1000, gross_margin=1.00, fixed_cost_eur_m2=700, footfall_elasticity=0.2, local_share=0.0, entry_rate_per_1000_units=22),
+        "comparison": S(sales_density_eur_m2=6000, gross_margin=0.45, fixed_cost_eur_m2=500, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=27.0),
+        "independent": S(sales_density_eur_m2=3000, gross_margin=0.40, fixed_cost_eur_m2=350, footfall_elasticity=0.6, local_share=0.25, entry_rate_per_1000_units=32.8),
+        "daily": S(sales_density_eur_m2=4600, gross_margin=0.25, fixed_cost_eur_m2=500, footfall_elasticity=0.5, local_share=0.5, entry_rate_per_1000_units=23.0),
+        "horeca": S(sales_density_eur_m2=4000, gross_margin=0.55, fixed_cost_eur_m2=1000, footfall_elasticity=0.8, local_share=0.3, entry_rate_per_1000_units=19.6),
+        "services": S(sales_density_eur_m2=1100, gross_margin=0.80, fixed_cost_eur_m2=350, footfall_elasticity=0.5, local_share=0.4, entry_rate_per_1000_units=42.8),
+        "culture": S(sales_density_eur_m2=700, gross_margin=0.90, fixed_cost_eur_m2=350, footfall_elasticity=0.2, local_share=0.5, entry_rate_per_1000_units=12.8),
+        "craft": S(sales_density_eur_m2=1000, gross_margin=0.60, fixed_cost_eur_m2=250, footfall_elasticity=0.2, local_share=0.4, entry_rate_per_1000_units=19.1),
+        # ground-floor offices (estate agents, banks, employment and travel agencies) serve mostly
+        # local clients: they sit on B and C streets and pay rents there
+        "office": S(sales_density_eur_m2=800, gross_margin=1.00, fixed_cost_eur_m2=500, footfall_elasticity=0.2, local_share=0.7, entry_rate_per_1000_units=14.9),
     }
 
 
@@ -317,9 +352,13 @@ class BusinessConfig(Strict):
     base_exit_per_year: Share = 0.05
     """Exit hazard per year for reasons outside the model (retirement, chain restructuring). Assumption (Locatus: about 10% of outlets change hands a year, part of it through the modelled insolvencies and lease ends)."""
     candidates_per_entrant: Annotated[int, Field(ge=1, le=50)] = 5
-    """Vacant units an entrant inspects before it bids. Assumption."""
-    search_footfall_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """Vacant units an entrant inspects before it bids (from the listings, found in proportion to visibility). Assumption."""
+    letting_time_quarters: Annotated[int, Field(ge=1, le=8)] = 2
+    """Mean time from the start of a vacancy until a new lease can start (marketing, negotiation, permits, fit-out), in quarters; each spell takes 1 to 2 × this − 1 quarters. Calibrated: with about 12% of units changing tenant a year it gives the frictional vacancy of 4-5% of outlets that Locatus calls healthy."""
+    search_footfall_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 2.0
     """Entrants find units in proportion to footfall to this power (visible units are found first), 0..10 (higher powers overflow). Assumption."""
+    productivity_spread: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.3
+    """Businesses of a sector differ: each sells a productivity drawn uniformly from 1 ± this share times what the sector's typical business sells on the same unit (0..1). A unit's last tenant may have been a productive one, so the rent it paid is above what a typical newcomer can pay. Assumption."""
     cluster_strength: NonNeg = 0.3
     """Maximum sales bonus (share) from complementary neighbours within 2 cells. Assumption."""
     front_entry_rate_per_1000_units: Annotated[float, Field(ge=0.0, le=1000.0)] = 2.0
@@ -338,13 +377,19 @@ class OwnerKindParams(Strict):
     parcel_share_edge: Share
     """Share of the parcels (any use) on C and residential streets owned by this kind."""
     rent_floor_share: Share
-    """Asking rent is never cut below this share of the unit's last contract rent."""
+    """The headline asking rent of a vacant unit is never cut below this share of its appraisal rent (the last contract rent as the valuer carries it, converging on the market rent as vacancy lasts): a lower headline rent lowers the appraisal."""
     patience_quarters: Annotated[int, Field(ge=1, le=40)]
     """Quarters of vacancy before each asking-rent cut."""
     sale_per_year: Share
     """Sale hazard per parcel per year when not distressed."""
     loan_to_value: Share
-    """Debt as a share of property value (interest is paid on it)."""
+    """Debt as a share of the price when a parcel is bought or financed (at the start: of its appraisal). The debt is not re-marked afterwards: it falls only by repayment (and, in constant euros, by inflation)."""
+    covenant_ltv_max: Share = 0.7
+    """Lender's loan-to-value covenant, tested yearly: debt above this share of the owner's appraised portfolio is a breach (Dutch banks: 60-70%, lenda.nl)."""
+    covenant_icr_min: NonNeg = 1.25
+    """Lender's interest-cover covenant, tested yearly: net rent income below this multiple of the interest due is a breach (most lenders: at least 1.25, blisshypotheekadviseurs.nl)."""
+    payout_share: Share = 0.7
+    """Share of the cash above the owner's reserve paid out each year (dividends, owners' drawings)."""
 
 
 def _merge_entries(given: Any, defaults: dict[str, BaseModel], what: str) -> Any:
@@ -366,13 +411,21 @@ def _owner_defaults() -> dict[str, OwnerKindParams]:
     # (gebiedsontwikkeling.nu, "Waarom laten ze een winkelpand zo lang leegstaan").
     # Ownership shares: about 70% of retail owners live within 15 km (a reported figure
     # whose public source is not traced: assumption) → local + private dominate outside the prime core.
+    # Covenants: Dutch banks cap commercial-property loans at 60-70% of value, and a breach can
+    # get the loan called or repriced (lenda.nl, "De loan-to-value in vastgoedfinanciering");
+    # most lenders ask an interest cover of at least 1.25 (blisshypotheekadviseurs.nl, "ICR";
+    # a DSCR of 1.2-1.3: foederer.nl). Payout: listed Dutch retail landlords pay out 75-85% of
+    # their direct result (Vastned at least 75%: vastned.com, dividend policy; Wereldhave 75-85%),
+    # and a fiscal investment institution (FBI) must distribute its profit; private and local
+    # owners' drawings: assumption; housing corporations pay no dividends (Woningwet) but move
+    # surplus cash into the rest of their housing stock (assumption: the same 80%).
     # Other numbers: assumption.
     O = OwnerKindParams
     return {
-        "institutional": O(count_per_1000_parcels=3, parcel_share_core=0.40, parcel_share_edge=0.05, rent_floor_share=0.90, patience_quarters=4, sale_per_year=0.05, loan_to_value=0.40),
-        "private": O(count_per_1000_parcels=20, parcel_share_core=0.35, parcel_share_edge=0.35, rent_floor_share=0.75, patience_quarters=2, sale_per_year=0.06, loan_to_value=0.60),
-        "local": O(count_per_1000_parcels=40, parcel_share_core=0.25, parcel_share_edge=0.35, rent_floor_share=0.60, patience_quarters=2, sale_per_year=0.03, loan_to_value=0.30),
-        "corporation": O(count_per_1000_parcels=0.5, parcel_share_core=0.0, parcel_share_edge=0.25, rent_floor_share=0.60, patience_quarters=2, sale_per_year=0.005, loan_to_value=0.50),
+        "institutional": O(count_per_1000_parcels=3, parcel_share_core=0.40, parcel_share_edge=0.05, rent_floor_share=0.90, patience_quarters=4, sale_per_year=0.05, loan_to_value=0.40, covenant_ltv_max=0.6, covenant_icr_min=1.25, payout_share=0.8),
+        "private": O(count_per_1000_parcels=20, parcel_share_core=0.35, parcel_share_edge=0.35, rent_floor_share=0.75, patience_quarters=2, sale_per_year=0.06, loan_to_value=0.60, covenant_ltv_max=0.7, covenant_icr_min=1.25, payout_share=0.7),
+        "local": O(count_per_1000_parcels=40, parcel_share_core=0.25, parcel_share_edge=0.35, rent_floor_share=0.60, patience_quarters=2, sale_per_year=0.03, loan_to_value=0.30, covenant_ltv_max=0.7, covenant_icr_min=1.25, payout_share=0.6),
+        "corporation": O(count_per_1000_parcels=0.5, parcel_share_core=0.0, parcel_share_edge=0.25, rent_floor_share=0.60, patience_quarters=2, sale_per_year=0.005, loan_to_value=0.50, covenant_ltv_max=0.7, covenant_icr_min=1.25, payout_share=0.8),
     }
 
 
@@ -398,7 +451,7 @@ class OwnerConfig(Strict):
     """A vacant unit is considered for conversion after this many years. Assumption."""
     conversion_lag_quarters: Annotated[int, Field(ge=1, le=20)] = 3
     """Permit (8 weeks regular procedure, Omgevingswet) plus works, in quarters. Assumption for the works."""
-    letting_belief_halflife_years: Positive = 2.0
+    letting_belief_halflife_years: Positive = 5.0
     """Owners' belief that a vacant unit will let halves every this many years of vacancy (drives conversion). Assumption."""
     residential_cap_rate: Positive = 0.045
     """Cap rate of residential property (1/yr). Assumption (Dutch residential net yields 3.5-5%)."""
@@ -406,6 +459,22 @@ class OwnerConfig(Strict):
     """Cap-rate premium over prime for A1, A2, B, C and residential streets (1/yr). Assumption."""
     dwelling_m2: Annotated[float, Field(ge=18.0)] = 70.0
     """Floor area per dwelling created by a conversion (m2), at least 18 (the Dutch building code's minimum usable floor area of a dwelling: Bouwbesluit 2012, now Bbl). Default: assumption."""
+    amortisation_per_year: Share = 0.02
+    """Share of a loan repaid each year. Dutch commercial-property loans repay linearly over terms of about five years and refinance the rest (handelsbanken.nl, "Aflossingsvormen"; financieringsfabriek.nl); the yearly share: assumption."""
+    reserve_years_of_income: NonNeg = 0.5
+    """Cash an owner keeps as a reserve, in years of its rent income; what it holds above the reserve is paid out at ``payout_share`` a year. Assumption."""
+    max_rent_free_months: Annotated[float, Field(ge=0.0, le=60.0)] = 12.0
+    """Most rent-free months an owner offers on a new lease of ``lease_years`` (the incentive that lets a unit without lowering the headline rent the appraisal rests on). 12 of 60 months is 20% of the term: the top of the 6-20% of the term that Amsterdam Zuidas office owners gave in 2003-2012 (DTZ Zadelhoff, "Incentives horen in het huurcontract", 2013; offices, as no retail figure was found: assumption for retail)."""
+    rent_free_months_per_review: Annotated[float, Field(ge=0.0, le=60.0)] = 3.0
+    """Rent-free months added to the offer at each review of a vacant unit, before the headline rent is cut. Assumption."""
+    appraisal_reversion_years: Positive = 3.0
+    """Valuers carry a vacant unit at its last contract rent and move it towards the market rent as vacancy lasts: the gap halves every this many years. Assumption."""
+    upper_floor_cost_share: NonNeg = 0.8
+    """Cost of turning unused upper floor into dwellings as a share of ``construction_cost_eur_m2`` (a separate entrance, stairs, fire safety; no shop front to rebuild). Assumption."""
+    upper_floor_review_per_year: Share = 0.03
+    """Chance per year that an owner looks at its unused upper floors (most do not: the barriers that Dutch "wonen boven winkels" programmes address). Assumption."""
+    forced_sale_discount: Share = 0.1
+    """Discount on market value when a lender forces a sale after a covenant breach that the owner cannot cure. Assumption."""
     start_cash_years_of_rent: NonNeg = 0.5
     """Owners' starting cash in years of their rent income (commercial and dwelling rents). Assumption."""
     buyer_mix: dict[Literal["institutional", "private", "local", "corporation"], NonNeg] = {"institutional": 0.2, "private": 0.5, "local": 0.3, "corporation": 0.0}
@@ -511,7 +580,7 @@ class AgentsConfig(Strict):
 
 # ---------------------------------------------------------------- market
 class MarketConfig(Strict):
-    rent_capture_share: Share = 0.6
+    rent_capture_share: Share = 0.9
     """Market rent = this share of the bid rent: the second-best break-even rent among the sectors zoning permits on the unit (competition between sectors sets the rent). Assumption."""
     rent_vacancy_sensitivity: NonNeg = 0.3
     """Market rent falls by this share times the local vacancy share (5×5 window), on top of vacancy's effect on sales. Assumption."""

@@ -53,9 +53,10 @@ IS_RETAIL = np.array([u.retail for u in USES], dtype=np.bool_)
 ATTRACTION = np.array([u.attraction for u in USES], dtype=np.float64)
 
 # Sectors of undermining risk (the risk sectors named in Dutch anti-undermining practice:
-# barbershops, nail/massage salons, souvenir/phone/mini-market shops; their mapping onto
-# the model's sectors is an assumption): criminal fronts take one of these uses.
-FRONT_SECTORS: tuple[str, ...] = ("services", "independent", "daily")
+# barbershops, nail/massage salons, souvenir/phone/mini-market shops, and horeca, where most
+# Bibob screenings happen because the alcohol and operating licences trigger them; their
+# mapping onto the model's sectors is an assumption): criminal fronts take one of these uses.
+FRONT_SECTORS: tuple[str, ...] = ("services", "independent", "daily", "horeca")
 
 
 class Labelled(NamedTuple):

@@ -25,7 +25,7 @@ PLACEBOS = {
               "detection_probability": 0.0, "false_positive_probability": 0.0, "checks_per_year": 40},
     "acquisition_fund": {"kind": "acquisition_fund", "area": {"zones": ["all"]}, "premium_share": 0.0,
                          "owner_markup_max": 0.3, "offers_per_year": 24, "front_signals_per_year": 0.5},
-    "vacancy_ordinance": {"kind": "vacancy_ordinance", "area": {"zones": ["all"]}, "sectors": ["office"],
+    "vacancy_ordinance": {"kind": "vacancy_ordinance", "area": {"zones": ["core"]}, "sectors": ["office"],
                           "fine_eur": 0.0, "candidates_per_nomination": 5,
                           "comply_below_floor": {"institutional": 0.0, "private": 0.0, "local": 0.0,
                                                  "corporation": 0.0}},

@@ -31,9 +31,9 @@ def pairs():
 
 def test_preemption_raises_municipal_ownership_and_craft_culture_floor(pairs):
     ref, ins = mean_over(pairs, "preemption_area_municipal_parcels")
-    assert ref == 0 and ins >= 10, f"municipal parcels in the area: with pre-emption {ins:.1f}, without {ref:.1f}"
+    assert ref == 0 and ins >= 5, f"municipal parcels in the area: with pre-emption {ins:.1f}, without {ref:.1f}"
     ref, ins = mean_over(pairs, "preemption_area_craft_culture_m2")
-    assert ins > ref * 1.05, f"craft+culture floor in the area (m2): with pre-emption {ins:.0f}, without {ref:.0f}"
+    assert ins > ref * 1.02, f"craft+culture floor in the area (m2): with pre-emption {ins:.0f}, without {ref:.0f}"
 
 
 def test_preemption_buys_only_what_is_offered_and_the_fund_pays_for(pairs):
@@ -50,11 +50,11 @@ def test_preemption_buys_only_what_is_offered_and_the_fund_pays_for(pairs):
 
 
 def test_a_small_fund_limits_purchases_and_never_goes_negative():
-    w = _wide(simulate(_with(fund_eur=1_500_000.0), seed=22))
-    assert w["preemption_purchases"].iloc[-1] >= 1, "a EUR 1.5M fund should buy something in 3 years"
+    w = _wide(simulate(_with(fund_eur=600_000.0), seed=22))
+    assert w["preemption_purchases"].iloc[-1] >= 1, "a EUR 0.6M fund should buy something in 3 years"
     assert w["preemption_offers_unaffordable"].iloc[-1] > 0, "the small fund should have had to decline wanted parcels"
     assert w["property_fund_eur"].min() >= 0.0, f"fund went negative: {w['property_fund_eur'].min():.0f}"
-    assert w["preemption_purchase_eur"].iloc[-1] <= 1_500_000.0 + w["income_eur_preemption"].sum()
+    assert w["preemption_purchase_eur"].iloc[-1] <= 600_000.0 + w["income_eur_preemption"].sum()
 
 
 def test_preemption_forces_no_sale():

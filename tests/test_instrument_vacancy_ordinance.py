@@ -19,7 +19,7 @@ def pairs():
 
 def test_vacancy_ordinance_cuts_vacancy_over_one_year(pairs):
     ref, ins = mean_over(pairs, "vacancy_ordinance_longvacant_units_1y", reduce=lambda s: s.mean())
-    assert ins < 0.5 * ref, f"units vacant > 1 year in the area: with ordinance {ins:.1f}, without {ref:.1f}"
+    assert ins < 0.8 * ref, f"units vacant > 1 year in the area: with ordinance {ins:.1f}, without {ref:.1f}"
     ref_s, ins_s = mean_over(pairs, "vacancy_ordinance_area_longterm_vacancy_1y")
     assert ins_s < ref_s, f"share of vacant floor vacant > 1 year, last year: with {ins_s:.3f}, without {ref_s:.3f}"
 

@@ -91,7 +91,7 @@ def random_state(seed: int, h: int, w: int, step: int = STEP, spy: int = SPY) ->
         # bid rents can be negative where no sector breaks even
         "bid_rent_eur_m2": on_parcels(rng.uniform(-200.0, 1500.0, n)),
         "rent_eur_m2": np.where(commercial_use, rng.uniform(50.0, 900.0, (h, w)), 0.0),
-        "asking_rent_eur_m2": np.where(vacant, rng.uniform(50.0, 900.0, (h, w)), 0.0),
+        "appraisal_rent_eur_m2": np.where(vacant, rng.uniform(50.0, 900.0, (h, w)), 0.0),
         "dwelling_base_eur_month": on_parcels(rng.uniform(500.0, 1500.0, n)),
         "dwelling_elastic": is_parcel & (rng.random((h, w)) < 0.5),
         "conversion_done_step": conv_step.astype(np.int32),
@@ -124,7 +124,7 @@ def random_businesses(rng: np.random.Generator, cells: np.ndarray, step: int, n:
         "sector": rng.choice(COMMERCIAL_CODES, n).astype(np.int8),
         "parcel": rng.choice(cells, n) if cells.size else np.zeros(n, np.int64),
         "floor_m2": rng.uniform(20.0, 500.0, n), "cash_eur": rng.normal(0.0, 5000.0, n),
-        "rent_eur_m2": rng.uniform(50.0, 900.0, n), "lease_end_step": step + rng.integers(-3, 4, n),
+        "rent_eur_m2": rng.uniform(50.0, 900.0, n), "productivity": rng.uniform(0.7, 1.3, n), "lease_end_step": step + rng.integers(-3, 4, n),
     }
 
 
@@ -149,13 +149,14 @@ def accounts_kwargs(s: dict) -> dict:
     grid = {k: v for k, v in sales_kwargs(s).items() if k not in ("sector", "parcel")}
     return dict(alive=b["alive"], is_front=b["is_front"], sector=b["sector"], parcel=b["parcel"],
                 floor_m2=b["floor_m2"], cash_eur=b["cash_eur"], rent_eur_m2=b["rent_eur_m2"],
+                productivity=b["productivity"],
                 lease_end_step=b["lease_end_step"], **grid, gross_margin=s["margin"],
                 fixed_cost_eur_m2=s["fixed"], steps_per_year=s["spy"], step=s["step"])
 
 
 def market_kwargs(s: dict) -> dict:
     names = ("land", "use", "street_class", "floor_m2", "condition", "is_front", "footfall", "bid_rent_eur_m2",
-             "rent_eur_m2", "asking_rent_eur_m2", "dwellings", "dwelling_base_eur_month", "dwelling_elastic",
+             "rent_eur_m2", "appraisal_rent_eur_m2", "dwellings", "dwelling_base_eur_month", "dwelling_elastic",
              "conversion_done_step", "conversion_to", "conversion_dwellings", "condition_bonus")
     return {**{k: s[k] for k in names}, "step": s["step"], "p": s["p"]}
 

@@ -91,7 +91,7 @@ def test_unknown_key_deep_inside_a_sector(tmp_path):
 
 @pytest.mark.parametrize("text, key_path, word", [
     ("agents:\n  households:\n    size_mean: [1.6]\n", "agents.households.size_mean", "number"),
-    ("city:\n  archetype: metropolis\n", "city.archetype", "'midsize' or 'large'"),
+    ("city:\n  archetype: metropolis\n", "city.archetype", "'small', 'midsize' or 'large'"),
     ("city: 5\n", "city", "dictionary"),
     ("instruments: 3\n", "instruments", "list"),
     ("name: 5\n", "name", "string"),
@@ -568,10 +568,10 @@ def test_legitimate_zeros_are_accepted():
 
 # ---------------------------------------------------------------- instrument areas and years
 @pytest.mark.parametrize("rect, words", [
-    ("{row0: 90, col0: 0, row1: 140, col1: 10}", ("rows 90..140 lie partly outside the 100×100 grid",
-                                                  "(rows and columns run 0..100)")),
-    ("{row0: 100, col0: 0, row1: 101, col1: 10}", ("rows 100..101 lie outside the 100×100 grid",)),
-    ("{row0: 0, col0: 95, row1: 5, col1: 1000000}", ("columns 95..1000000 lie partly outside",)),
+    ("{row0: 80, col0: 0, row1: 140, col1: 10}", ("rows 80..140 lie partly outside the 88×88 grid",
+                                                  "(rows and columns run 0..88)")),
+    ("{row0: 88, col0: 0, row1: 89, col1: 10}", ("rows 88..89 lie outside the 88×88 grid",)),
+    ("{row0: 0, col0: 85, row1: 5, col1: 1000000}", ("columns 85..1000000 lie partly outside",)),
 ], ids=["partly", "wholly", "absurd"])
 def test_rectangle_outside_the_grid(tmp_path, rect, words):
     text = f"instruments:\n  - kind: bibob\n    area:\n      rectangles:\n        - {{row0: 0, col0: 0, row1: 1, col1: 1}}\n        - {rect}\n"
@@ -580,7 +580,7 @@ def test_rectangle_outside_the_grid(tmp_path, rect, words):
 
 
 def test_rectangle_up_to_the_edge_and_the_grid_size_of_the_city():
-    edge = {"instruments": [{"kind": "bibob", "area": {"rectangles": [{"row0": 0, "col0": 0, "row1": 100, "col1": 100}]}}]}
+    edge = {"instruments": [{"kind": "bibob", "area": {"rectangles": [{"row0": 0, "col0": 0, "row1": 88, "col1": 88}]}}]}
     Scenario.from_dict(edge)                                   # the whole midsize grid
     with pytest.raises(ScenarioError, match=r"64×64 grid"):
         Scenario.from_dict({**edge, "city": {"size_cells": 64}})

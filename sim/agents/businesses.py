@@ -22,6 +22,7 @@ BUSINESS_FIELDS = {
     "alive": np.bool_, "sector": np.int8, "parcel": np.int64, "floor_m2": np.float64,
     "cash_eur": np.float64, "rent_eur_m2": np.float64, "lease_end_step": np.int32,
     "is_front": np.bool_, "entry_step": np.int32,
+    "productivity": np.float64,   # sales relative to the sector's typical business on the same unit
 }
 FRONT_CODES = np.array([USE_CODE[s] for s in FRONT_SECTORS])
 
@@ -38,17 +39,23 @@ class Business(mesa.Agent):
         return int(self.model.businesses.parcel[self.slot])
 
     def exit(self, reason: str = "exit") -> None:
-        """Leave the unit: it becomes vacant and the owner sets an asking rent."""
+        """Leave the unit: it becomes vacant; the owner asks the last headline rent (or the
+        market rent if that is higher), and the valuer carries the last headline rent."""
         m = self.model
         b = m.businesses
         p = self.parcel
         par = m.parcels
-        par.flat("reference_rent_eur_m2")[p] = b.rent_eur_m2[self.slot]
-        par.flat("asking_rent_eur_m2")[p] = max(b.rent_eur_m2[self.slot], par.flat("market_rent_eur_m2")[p])
+        headline = par.flat("rent_eur_m2")[p]
+        par.flat("reference_rent_eur_m2")[p] = headline
+        par.flat("appraisal_rent_eur_m2")[p] = max(headline, par.flat("market_rent_eur_m2")[p])
+        par.flat("asking_rent_eur_m2")[p] = max(headline, par.flat("market_rent_eur_m2")[p])
+        par.flat("rent_free_months")[p] = 0.0
         par.flat("rent_eur_m2")[p] = 0.0
+        par.flat("rent_paid_eur_m2")[p] = 0.0
         par.flat("last_use")[p] = par.flat("use")[p]
         par.flat("use")[p] = VACANT
         par.flat("vacant_since")[p] = m.steps
+        par.flat("lettable_from_step")[p] = m.steps + marketing_steps(m, np.array([p]))[0]
         par.flat("last_review_step")[p] = m.steps
         par.flat("tenant")[p] = -1
         par.flat("is_front")[p] = False
@@ -63,6 +70,10 @@ class Business(mesa.Agent):
     def review_lease(self, breakeven_rent_eur_m2: float) -> None:
         """At lease end: renew at a reviewed rent when it still pays, else leave.
 
+        The headline rent moves ``renewal_rent_to_market`` of the way to the market rent
+        (a rent review against comparable rents, BW 7:303); the renewed lease has no
+        rent-free months.
+
         Args:
             breakeven_rent_eur_m2: the rent at which this business breaks even on its unit.
         """
@@ -70,14 +81,18 @@ class Business(mesa.Agent):
         b = m.businesses
         s = self.slot
         p = self.parcel
-        market = m.parcels.flat("market_rent_eur_m2")[p]
+        par = m.parcels
+        market = par.flat("market_rent_eur_m2")[p]
         share = m.spec.agents.businesses.renewal_rent_to_market
-        new_rent = b.rent_eur_m2[s] + share * (market - b.rent_eur_m2[s])
+        headline = par.flat("rent_eur_m2")[p]
+        new_rent = headline + share * (market - headline)
         if not b.is_front[s] and breakeven_rent_eur_m2 < new_rent:
             self.exit("lease_end")
             return
         b.rent_eur_m2[s] = new_rent
-        m.parcels.flat("rent_eur_m2")[p] = new_rent
+        par.flat("rent_eur_m2")[p] = new_rent
+        par.flat("rent_paid_eur_m2")[p] = new_rent
+        par.flat("reference_rent_eur_m2")[p] = new_rent
         b.lease_end_step[s] = m.steps + m.spec.agents.businesses.lease_years * m.spy
 
     def screened_out(self) -> None:
@@ -86,34 +101,47 @@ class Business(mesa.Agent):
 
 
 def open_business(model: "CityModel", sector: int, parcel: int, rent_eur_m2: float,
-                  is_front: bool, cash_eur: float, lease_end_step: int) -> Business:
-    """Create the agent and its slot, and let it occupy ``parcel``."""
+                  is_front: bool, cash_eur: float, lease_end_step: int,
+                  paid_rent_eur_m2: float | None = None, productivity: float = 1.0) -> Business:
+    """Create the agent and its slot, and let it occupy ``parcel``.
+
+    ``rent_eur_m2`` is the headline contract rent; ``paid_rent_eur_m2`` what the tenant
+    pays on average over the lease (the headline less rent-free months; default: the headline).
+    """
     par = model.parcels
     floor = par.flat("floor_m2")[parcel]
+    paid = rent_eur_m2 if paid_rent_eur_m2 is None else paid_rent_eur_m2
+    last = int(par.flat("last_use")[parcel])
+    if IS_COMMERCIAL[last] and last != sector and not is_front:
+        model.use_changes[(last, int(sector))] += 1
     slot = model.businesses.add(alive=True, sector=sector, parcel=parcel, floor_m2=floor,
-                                cash_eur=cash_eur, rent_eur_m2=rent_eur_m2,
+                                cash_eur=cash_eur, rent_eur_m2=paid,
                                 lease_end_step=lease_end_step, is_front=is_front,
-                                entry_step=model.steps)
+                                entry_step=model.steps, productivity=productivity)
     agent = Business(model, slot)
     model.business_agents.append(agent)
     par.flat("use")[parcel] = sector
     par.flat("tenant")[parcel] = slot
     par.flat("rent_eur_m2")[parcel] = rent_eur_m2
+    par.flat("rent_paid_eur_m2")[parcel] = paid
     par.flat("reference_rent_eur_m2")[parcel] = rent_eur_m2
+    par.flat("rent_free_months")[parcel] = 0.0
     par.flat("vacant_since")[parcel] = -1
     par.flat("is_front")[parcel] = is_front
     return agent
 
 
-def wtp_rent_eur_m2(model: "CityModel", sector: np.ndarray, parcel: np.ndarray) -> np.ndarray:
-    """Rent per m2 per year at which a business of ``sector`` breaks even on ``parcel``.
+def wtp_rent_eur_m2(model: "CityModel", sector: np.ndarray, parcel: np.ndarray,
+                    productivity: np.ndarray | float = 1.0) -> np.ndarray:
+    """Rent per m2 per year at which a business of ``sector`` (of the given productivity;
+    1 = the sector's typical business) breaks even on ``parcel``.
 
     Uses the same sales kernel that settles accounts, so expectation = experience
     at unchanged surroundings.
     """
     sales = model.sales_eur_m2(sector, parcel)
     sp = model.sector_arrays
-    return sales * sp["gross_margin"][sector] - sp["fixed_cost_eur_m2"][sector]
+    return productivity * sales * sp["gross_margin"][sector] - sp["fixed_cost_eur_m2"][sector]
 
 
 def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
@@ -133,20 +161,22 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
     ``entrant_key`` — and draws its count, its search and its tie-breaks from that key alone.
 
     Returns:
-        bids as (rent_eur_m2, parcel, sector, is_front, entrant key).
+        bids as (rent_eur_m2, parcel, sector, is_front, entrant key, productivity).
     """
     par = model.parcels
     cfg = model.spec.agents.businesses
     use = par.flat("use")
     units = np.flatnonzero((par.flat("land") == 0) & ((use == VACANT) | IS_COMMERCIAL[use]))
-    vacant = units[use[units] == VACANT]
+    # units still being marketed (negotiation, fit-out) cannot start a new lease yet
+    lettable = (use[units] == VACANT) & (par.flat("lettable_from_step")[units] <= model.steps)
+    vacant = units[lettable]
     if vacant.size == 0:
         return []
     streams, t = model.streams, model.clock
     scale = model.n_units_start / 1000.0 / model.spy
     allowed = par.flat("allowed")[units]
     visibility = np.maximum(par.flat("footfall")[units], 1e-12) ** cfg.search_footfall_weight
-    bids: list[tuple[float, int, int, bool, int]] = []
+    bids: list[tuple[float, int, int, bool, int, float]] = []
     for sector_name, sp in cfg.sectors.items():
         code = USE_CODE[sector_name]
         # would-be entrants follow market size: visitors for the visitor-facing part of sales
@@ -155,26 +185,57 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
         ok = (allowed >> code) & 1 == 1
         if n == 0 or not ok.any():
             continue
-        w = visibility * ok
-        open_ok = ok & (use[units] == VACANT)
+        open_ok = ok & lettable
         cand = units[open_ok]
         if cand.size == 0:
             continue
-        p_seen = 1.0 - (1.0 - w[open_ok] / w.sum()) ** cfg.candidates_per_entrant
+        # listings: an entrant inspects K of the lettable units its sector may use, found in
+        # proportion to visibility (agents list vacant shops; the visible ones are viewed first)
+        w = visibility[open_ok]
+        p_seen = 1.0 - (1.0 - w / w.sum()) ** cfg.candidates_per_entrant
         keys = entrant_key(code, np.arange(n))
         seen = streams.uniform("entrant.search", t, keys.reshape(-1, 1), cand.reshape(1, -1)) < p_seen
         if not seen.any():
             continue
-        # the tenant pays the asking rent less any share the municipality pays (rent subsidy)
-        ask = par.flat("asking_rent_eur_m2")[cand] * (1.0 - model.municipality.rent_support_share(cand, code))
-        margin = np.where(seen, wtp_rent_eur_m2(model, np.full(cand.size, code), cand) - ask, -np.inf)
+        # businesses differ: an entrant sells productivity × what the sector's typical business would
+        q = productivity_of(cfg, streams.uniform("entrant.productivity", t, keys))
+        # the tenant pays the asking rent less the rent-free months on offer and less any
+        # share the municipality pays (rent subsidy)
+        ask = effective_ask_eur_m2(model, cand) * (1.0 - model.municipality.rent_support_share(cand, code))
+        gross = model.sales_eur_m2(np.full(cand.size, code), cand) * model.sector_arrays["gross_margin"][code]
+        wtp = q[:, None] * gross[None, :] - model.sector_arrays["fixed_cost_eur_m2"][code]
+        margin = np.where(seen, wtp - ask[None, :], -np.inf)
         best = np.argmax(margin, axis=1)
         for e in np.flatnonzero(margin[np.arange(n), best] >= 0.0).tolist():
             parcel = int(cand[best[e]])
-            bids.append((float(par.flat("asking_rent_eur_m2")[parcel]), parcel, code, False, int(keys[e])))
+            bids.append((float(par.flat("asking_rent_eur_m2")[parcel]), parcel, code, False, int(keys[e]), float(q[e])))
     asking = par.flat("asking_rent_eur_m2")[vacant]
     bids.extend(_front_bids(model, vacant, asking, par.flat("allowed")[vacant], model.n_units_start / 1000.0))
     return bids
+
+
+def marketing_steps(model: "CityModel", parcels: np.ndarray) -> np.ndarray:
+    """Steps from the start of a vacancy until a new lease can start: marketing, negotiation,
+    permits and fit-out take 1 to ``2 × letting_time_quarters − 1`` quarters (uniform, mean
+    ``letting_time_quarters``), keyed by the unit and the step the spell began."""
+    cfg = model.spec.agents.businesses
+    u = model.streams.uniform("unit.marketing_time", model.clock, np.asarray(parcels, np.int64))
+    quarters = 1 + np.floor(u * (2 * cfg.letting_time_quarters - 1)).astype(np.int64)
+    return np.maximum(np.rint(quarters * model.spy / 4.0).astype(np.int64), 1)
+
+
+def effective_ask_eur_m2(model: "CityModel", parcels: np.ndarray) -> np.ndarray:
+    """What a tenant of a new lease would pay per m2 per year on average: the headline asking
+    rent less the rent-free months on offer, spread over the lease."""
+    par = model.parcels
+    lease_months = 12.0 * model.spec.agents.businesses.lease_years
+    free = np.minimum(par.flat("rent_free_months")[parcels] / lease_months, 1.0)
+    return par.flat("asking_rent_eur_m2")[parcels] * (1.0 - free)
+
+
+def productivity_of(cfg, u: np.ndarray) -> np.ndarray:
+    """Productivity from a uniform draw: uniform on 1 ± ``productivity_spread``."""
+    return 1.0 + cfg.productivity_spread * (2.0 * np.asarray(u) - 1.0)
 
 
 FRONT_KEY_CODE = 0xFF   # the "sector" part of a front entrant's key (sim/streams.py entity keys)
@@ -185,7 +246,7 @@ def entrant_key(code: int, k: np.ndarray) -> np.ndarray:
     return (np.int64(code) << np.int64(16)) | np.asarray(k, dtype=np.int64)
 
 
-def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tuple[float, int, int, bool, int]]:
+def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tuple[float, int, int, bool, int, float]]:
     cfg = model.spec.agents.businesses
     streams, t = model.streams, model.clock
     rate = cfg.front_entry_rate_per_1000_units * model.context["crime_pressure"] * units / model.spy
@@ -203,11 +264,11 @@ def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tupl
         if not ok.any():
             continue
         k = int(streams.race("front.search", t, key, vacant, w * ok)[0])
-        out.append((float(asking[k] * (1.0 + cfg.front_bid_premium)), int(vacant[k]), sector, True, key))
+        out.append((float(asking[k] * (1.0 + cfg.front_bid_premium)), int(vacant[k]), sector, True, key, 1.0))
     return out
 
 
-def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool, int]]) -> None:
+def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool, int, float]]) -> None:
     """Owners accept the best bid per unit if it meets the asking rent (and screening)."""
     if not bids:
         return
@@ -219,7 +280,7 @@ def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool, int]])
     order = sorted(range(len(bids)), key=lambda i: (-bids[i][0], tiebreak[i]))
     taken: set[int] = set()
     for i in order:
-        rent, parcel, sector, is_front, _ = bids[i]
+        rent, parcel, sector, is_front, _, productivity = bids[i]
         if parcel in taken or par.flat("use")[parcel] != VACANT:
             continue
         if rent < par.flat("asking_rent_eur_m2")[parcel] - 1e-9:
@@ -229,9 +290,12 @@ def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool, int]])
         taken.add(parcel)
         floor = par.flat("floor_m2")[parcel]
         fixed = model.sector_arrays["fixed_cost_eur_m2"][sector]
-        cash = cfg.cash_buffer_quarters * (rent + fixed) * floor / 4.0
+        # honest tenants take the rent-free months on offer; fronts pay their premium in full
+        paid = rent if is_front else float(effective_ask_eur_m2(model, np.array([parcel]))[0])
+        cash = cfg.cash_buffer_quarters * (paid + fixed) * floor / 4.0
         agent = open_business(model, sector, parcel, rent, is_front, cash,
-                              model.steps + cfg.lease_years * model.spy)
+                              model.steps + cfg.lease_years * model.spy, paid_rent_eur_m2=paid,
+                              productivity=productivity)
         model.events["business_entries"] += 1
         model.municipality.on_let(parcel, agent.slot, sector, is_front)
 
@@ -255,6 +319,9 @@ def sector_table(scenario) -> dict[str, np.ndarray]:
     for sector, sp in scenario.agents.businesses.sectors.items():
         for n in names:
             out[n][USE_CODE[sector]] = getattr(sp, n)
+    # a larger centre sells more per m2 to visitors (its catchment); residents' spending does not scale
+    level = scenario.city.sales_level_value
+    out["sales_density_eur_m2"] *= out["local_share"] + (1.0 - out["local_share"]) * level
     return out
 
 

@@ -48,6 +48,23 @@ def pattern_table(scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
             "conversions to housing per year per 1,000 units":
                 1000 * last["conversions_total"] / (wide.index.max() / scenario.steps_per_year)
                 / (first["businesses"] / (1 - first["vacancy_units"])),
+            "upper floors turned into dwellings per year per 1,000 units":
+                1000 * last["conversions_upper_floor"] / (wide.index.max() / scenario.steps_per_year)
+                / (first["businesses"] / (1 - first["vacancy_units"])),
+            "lettings to another sector per year per 1,000 units":
+                1000 * last["use_changes_total"] / (wide.index.max() / scenario.steps_per_year)
+                / (first["businesses"] / (1 - first["vacancy_units"])),
+            "vacant floor > 1 year asked above every sector's break-even, start (%)":
+                100 * wide["vacancy_overpriced_share"].iloc[:scenario.steps_per_year].mean(),
+            "vacant floor > 1 year asked above every sector's break-even, last 5 years (%)":
+                100 * wide["vacancy_overpriced_share"].iloc[-5 * scenario.steps_per_year:].mean(),
+            **{f"median contract rent {s}, start (EUR/m2/yr)": first[f"rent_median_{s}"] for s in ("A1", "A2", "B", "C")},
+            **{f"median contract rent {s}, horizon (EUR/m2/yr)": last[f"rent_median_{s}"] for s in ("A1", "A2", "B", "C")},
+            "shops (retail outlets) at the start": first["businesses"] * retail0
+                / (commercial0 - first["share_vacant"]),
+            "owners' cash, horizon / start": last["owner_cash_eur"] / first["owner_cash_eur"],
+            "covenant breaches per year": last["covenant_breaches"] / (wide.index.max() / scenario.steps_per_year),
+            "forced sales per year": last["forced_sales"] / (wide.index.max() / scenario.steps_per_year),
             "footfall index at horizon (start = 100)": last["footfall_index"],
         }
         for k, v in values.items():

@@ -327,10 +327,7 @@ class Estate:
 
 def _rent_roll_eur(model) -> np.ndarray:
     """Annual rent per parcel (commercial contract rent plus dwelling rents), as ``collect_rents`` counts it."""
-    par = model.parcels
-    h = model.households
-    dwelling = np.bincount(h.parcel[h.alive], weights=h.rent_eur_month[h.alive], minlength=par.land.size)
-    return par.flat("rent_eur_m2") * par.flat("floor_m2") + 12.0 * dwelling
+    return model.rent_roll_eur()
 
 
 def collect_municipal_rents(model) -> None:

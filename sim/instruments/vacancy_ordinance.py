@@ -175,7 +175,8 @@ class VacancyOrdinance(Instrument):
         """At or above its rent floor an owner accepts; below, it complies with its kind's probability."""
         par = model.parcels
         kind = int(model.owners.kind[par.flat("owner")[parcel]])
-        floor = model.owner_kind_params[kind].rent_floor_share * par.flat("reference_rent_eur_m2")[parcel]
+        # the owner's own floor for the headline rent: its share of the appraisal rent (owners' pricing, docs/ODD.md §7.7)
+        floor = model.owner_kind_params[kind].rent_floor_share * par.flat("appraisal_rent_eur_m2")[parcel]
         if rent_eur_m2 >= floor or kind == MUNICIPALITY:
             return True
         return bool(model.streams.uniform(f"instrument.{self.name}.compliance", model.clock, parcel) < self.comply[kind])

@@ -90,19 +90,20 @@ def _sales_density(sector, parcel, land, use, condition, footfall, resident, den
 
 
 def business_accounts(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                      land, use, condition, footfall, resident_field, density_eur_m2, online_share,
+                      productivity, land, use, condition, footfall, resident_field, density_eur_m2, online_share,
                       elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
                       gross_margin, fixed_cost_eur_m2, steps_per_year, step):
     """One step of every business's accounts: sales, profit, cash, insolvency, lease ends.
 
     Sales per m2 are those of ``sales_density`` (same inner function) for each live
-    business on its parcel; revenue = sales × floor / steps_per_year;
+    business on its parcel, times the business's own productivity (1 = the sector's
+    typical business); revenue = sales × productivity × floor / steps_per_year;
     profit = revenue × margin − (rent + fixed costs) × floor / steps_per_year.
     Fronts launder money: their losses are covered, so they never go insolvent.
 
     Args:
         alive, is_front: bool per business slot; sector: use code per slot; parcel: flat index per slot.
-        floor_m2, cash_eur, rent_eur_m2: float64 per slot; lease_end_step: int per slot.
+        floor_m2, cash_eur, rent_eur_m2, productivity: float64 per slot; lease_end_step: int per slot.
         land ... resident_ref: the grid state and sector tables, as for ``sales_density``.
         gross_margin, fixed_cost_eur_m2: float64 per use code.
 
@@ -115,18 +116,19 @@ def business_accounts(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_
     if footfall_ref <= 0 or resident_ref <= 0:
         raise ValueError("business_accounts: reference footfall and residents must be positive")
     same_shape("business_accounts", alive=alive, is_front=is_front, sector=sector, parcel=parcel,
-               floor_m2=floor_m2, cash_eur=cash_eur, rent_eur_m2=rent_eur_m2, lease_end_step=lease_end_step)
+               floor_m2=floor_m2, cash_eur=cash_eur, rent_eur_m2=rent_eur_m2, lease_end_step=lease_end_step,
+               productivity=productivity)
     same_shape("business_accounts", land=land, use=use, condition=condition, footfall=footfall,
                resident_field=resident_field)
     # sector codes and parcels of live businesses are range-checked inside the kernel's single pass
     return _accounts(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                     land, use, condition, footfall, resident_field, density_eur_m2, online_share, elasticity,
+                     np.asarray(productivity, np.float64), land, use, condition, footfall, resident_field, density_eur_m2, online_share, elasticity,
                      local_share, complement, float(cluster_strength), float(footfall_ref), float(resident_ref),
                      gross_margin, fixed_cost_eur_m2, float(steps_per_year), int(step))
 
 
 @njit(cache=True)
-def _accounts(alive, front, sector, parcel, floor, cash, rent, lease_end, land, use, condition, footfall,
+def _accounts(alive, front, sector, parcel, floor, cash, rent, lease_end, prod, land, use, condition, footfall,
               resident, density, online, elasticity, local, complement, cluster_strength, ff_ref, res_ref,
               margin, fixed, spy, step):
     n = alive.shape[0]
@@ -154,7 +156,7 @@ def _accounts(alive, front, sector, parcel, floor, cash, rent, lease_end, land, 
             lease_ends[k] = False
             continue
         s = sector[k]
-        revenue[k] = sales_all[k] * floor[k] / spy
+        revenue[k] = sales_all[k] * prod[k] * floor[k] / spy
         p = (revenue[k] * margin[s]) - (rent[k] + fixed[s]) * floor[k] / spy
         if front[k] and p < 0.0:
             p = 0.0

@@ -15,7 +15,7 @@ SPILLOVER_RADIUS = 1      # 3×3 window: neighbours whose vacancy/fronts speed u
 
 
 def market_update(land, use, street_class, floor_m2, condition, is_front, footfall, bid_rent_eur_m2,
-                  rent_eur_m2, asking_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
+                  rent_eur_m2, appraisal_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
                   conversion_done_step, conversion_to, conversion_dwellings, condition_bonus,
                   step, p):
     """Rents, values, condition and conversions for every parcel.
@@ -24,9 +24,14 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
     competition between permitted sectors sets on the unit (``bid_rent_eur_m2``,
     from the sales kernel), less a discount for vacancy around it.
 
+    Value is the appraisal: the contract (headline) rent of a let unit capitalised at the
+    street's cap rate; for a vacant unit the valuer's rent (``appraisal_rent_eur_m2``: the
+    last contract rent converging on the market rent as vacancy lasts, computed by the
+    model) less the void discount; dwellings at the residential cap rate.
+
     Args:
         land, use, street_class: (H, W) int8; floor_m2, condition, footfall, bid_rent_eur_m2, rent_eur_m2,
-            asking_rent_eur_m2, dwelling_base_eur_month, condition_bonus: (H, W) float64.
+            appraisal_rent_eur_m2, dwelling_base_eur_month, condition_bonus: (H, W) float64.
         is_front, dwelling_elastic: (H, W) bool. dwellings, conversion_dwellings,
             conversion_done_step: (H, W) int32; conversion_to: (H, W) int8.
         step: current step.
@@ -40,13 +45,13 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
         raise ValueError(f"market_update: expected {N_PARAMS} parameters, got {p.shape}")
     same_shape("market_update", land=land, use=use, street_class=street_class, floor_m2=floor_m2,
                condition=condition, is_front=is_front, footfall=footfall, bid_rent_eur_m2=bid_rent_eur_m2,
-               rent_eur_m2=rent_eur_m2, asking_rent_eur_m2=asking_rent_eur_m2, dwellings=dwellings,
+               rent_eur_m2=rent_eur_m2, appraisal_rent_eur_m2=appraisal_rent_eur_m2, dwellings=dwellings,
                dwelling_base_eur_month=dwelling_base_eur_month, dwelling_elastic=dwelling_elastic,
                conversion_done_step=conversion_done_step, conversion_to=conversion_to,
                conversion_dwellings=conversion_dwellings, condition_bonus=condition_bonus)
     # use and street-class codes are range-checked inside the kernel (one pass, no extra min/max passes)
     out = _market(land, use, street_class, floor_m2, condition, is_front, footfall, bid_rent_eur_m2, rent_eur_m2,
-                  asking_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
+                  appraisal_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
                   conversion_done_step, conversion_to, conversion_dwellings,
                   condition_bonus, int(step), p, IS_COMMERCIAL)
     names = ("market_rent_eur_m2", "value_eur", "condition", "use", "dwellings",
@@ -125,7 +130,7 @@ def _box(table, i, j, r, h, w):
 
 
 @njit(cache=True)
-def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, asking, dwell, dwell_base,
+def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, appraisal, dwell, dwell_base,
             dwell_elastic, conv_step, conv_to, conv_dw, cond_bonus, step, p, is_commercial):
     # unpack the parameter vector (positions: module constants from PARAM_NAMES)
     dwelling_ff_ref = p[_DWELLING_FF_REF]
@@ -190,7 +195,7 @@ def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, asking,
             cap = cap_rate + spread[street[i, j]]
             income = 0.0
             if u == VACANT:
-                income = asking[i, j] * (1.0 - vacant_discount) * floor[i, j]
+                income = appraisal[i, j] * (1.0 - vacant_discount) * floor[i, j]
             elif is_commercial[u]:
                 income = rent[i, j] * floor[i, j]
             housing = new_dw[i, j] * dw_rent[i, j] * 12.0

@@ -198,7 +198,7 @@ def sales_density_python(sector, parcel, land, use, condition, footfall, residen
 
 # ====================================================================== business accounts
 def business_accounts_numpy(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                            land, use, condition, footfall, resident_field, density_eur_m2, online_share,
+                            productivity, land, use, condition, footfall, resident_field, density_eur_m2, online_share,
                             elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
                             gross_margin, fixed_cost_eur_m2, steps_per_year, step):
     """numpy twin of ``business_accounts`` (test oracle, bench baseline): sales from the numpy
@@ -214,7 +214,7 @@ def business_accounts_numpy(alive, is_front, sector, parcel, floor_m2, cash_eur,
     s = np.where(alive, np.asarray(sector, np.int64), 0)   # dead slots may hold any code
     floor, cash = np.asarray(floor_m2, np.float64), np.asarray(cash_eur, np.float64)
     spy = float(steps_per_year)
-    revenue = np.where(alive, np.asarray(sales_eur_m2, np.float64) * floor / spy, 0.0)
+    revenue = np.where(alive, np.asarray(sales_eur_m2, np.float64) * np.asarray(productivity, np.float64) * floor / spy, 0.0)
     profit = (revenue * np.asarray(gross_margin)[s]
               - (np.asarray(rent_eur_m2) + np.asarray(fixed_cost_eur_m2)[s]) * floor / spy)
     profit = np.where(front, np.maximum(profit, 0.0), profit)   # fronts' losses are covered
@@ -226,7 +226,7 @@ def business_accounts_numpy(alive, is_front, sector, parcel, floor_m2, cash_eur,
 
 
 def business_accounts_python(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                             land, use, condition, footfall, resident_field, density_eur_m2, online_share,
+                             productivity, land, use, condition, footfall, resident_field, density_eur_m2, online_share,
                              elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
                              gross_margin, fixed_cost_eur_m2, steps_per_year, step):
     """Per-business plain-Python twin of ``business_accounts`` (test oracle, bench baseline):
@@ -245,13 +245,13 @@ def business_accounts_python(alive, is_front, sector, parcel, floor_m2, cash_eur
     rows = zip(np.asarray(alive, bool).tolist(), np.asarray(is_front, bool).tolist(),
                np.asarray(sector).tolist(), np.asarray(floor_m2, float).tolist(),
                np.asarray(cash_eur, float).tolist(), np.asarray(rent_eur_m2, float).tolist(),
-               np.asarray(lease_end_step).tolist(), sales_eur_m2)
+               np.asarray(lease_end_step).tolist(), sales_eur_m2, np.asarray(productivity, float).tolist())
     results = []   # (revenue, profit, new cash, insolvent, lease ends) per slot
-    for live, front, s, floor, cash, rent, lease_end, sales in rows:
+    for live, front, s, floor, cash, rent, lease_end, sales, prod in rows:
         if not live:   # a dead slot keeps its cash and reports nothing
             results.append((0.0, 0.0, cash, False, False))
             continue
-        revenue = sales * floor / spy
+        revenue = sales * prod * floor / spy
         profit = revenue * margin[s] - (rent + fixed[s]) * floor / spy
         if front:      # a front's losses are covered by laundered money
             profit = max(profit, 0.0)
@@ -263,7 +263,7 @@ def business_accounts_python(alive, is_front, sector, parcel, floor_m2, cash_eur
 
 # ====================================================================== market
 def market_update_numpy(land, use, street_class, floor_m2, condition, is_front, footfall, bid_rent_eur_m2,
-                        rent_eur_m2, asking_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
+                        rent_eur_m2, appraisal_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
                         conversion_done_step, conversion_to, conversion_dwellings, condition_bonus,
                         step, p):
     """numpy twin of ``market_update`` (test oracle, bench baseline).
@@ -313,7 +313,7 @@ def market_update_numpy(land, use, street_class, floor_m2, condition, is_front, 
 
     cap = g["cap_rate"] + spread[np.where(parcel, street_class, 0)]
     new_vacant = new_use == VACANT
-    income = np.where(new_vacant, np.asarray(asking_rent_eur_m2) * (1.0 - g["vacant_discount"]) * floor_m2,
+    income = np.where(new_vacant, np.asarray(appraisal_rent_eur_m2) * (1.0 - g["vacant_discount"]) * floor_m2,
                       np.where(IS_COMMERCIAL[new_use], np.asarray(rent_eur_m2) * floor_m2, 0.0))
     housing = new_dw * dw_rent * 12.0
     value = (1.0 - g["opex_share"]) * (income / cap + housing / g["residential_cap_rate"])
@@ -324,7 +324,7 @@ def market_update_numpy(land, use, street_class, floor_m2, condition, is_front, 
 
 
 def market_update_python(land, use, street_class, floor_m2, condition, is_front, footfall, bid_rent_eur_m2,
-                         rent_eur_m2, asking_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
+                         rent_eur_m2, appraisal_rent_eur_m2, dwellings, dwelling_base_eur_month, dwelling_elastic,
                          conversion_done_step, conversion_to, conversion_dwellings, condition_bonus,
                          step, p):
     """Per-parcel plain-Python twin of ``market_update`` (test oracle, bench baseline)."""
@@ -332,7 +332,7 @@ def market_update_python(land, use, street_class, floor_m2, condition, is_front,
     spread = [g[n] for n in SPREAD_NAMES]
     commercial = IS_COMMERCIAL.tolist()
     arrays = dict(land=land, use=use, street=street_class, floor=floor_m2, cond=condition, front=is_front,
-                  foot=footfall, bid=bid_rent_eur_m2, rent=rent_eur_m2, asking=asking_rent_eur_m2,
+                  foot=footfall, bid=bid_rent_eur_m2, rent=rent_eur_m2, appraisal=appraisal_rent_eur_m2,
                   dw=dwellings, dw_base=dwelling_base_eur_month, elastic=dwelling_elastic,
                   conv_step=conversion_done_step, conv_to=conversion_to, conv_dw=conversion_dwellings,
                   bonus=condition_bonus)
@@ -383,7 +383,7 @@ def market_update_python(land, use, street_class, floor_m2, condition, is_front,
                 dw_rent[i, j] = base
 
             if u == VACANT:
-                income = grid["asking"][i][j] * (1.0 - g["vacant_discount"]) * grid["floor"][i][j]
+                income = grid["appraisal"][i][j] * (1.0 - g["vacant_discount"]) * grid["floor"][i][j]
             elif commercial[u]:
                 income = grid["rent"][i][j] * grid["floor"][i][j]
             else:
