@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.uses import COMMERCIAL_CODES, MUNICIPALITY, RESIDENTIAL, STREET_NAMES, USE_CODE, USE_NAMES, VACANT
+from sim.uses import COMMERCIAL_CODES, IS_COMMERCIAL, MUNICIPALITY, RESIDENTIAL, STREET_NAMES, USE_CODE, USE_NAMES, VACANT
 
 # The agent modules (Mesa) and the kernels (numba) are imported inside the functions that compute
 # KPIs: `known_metrics`, which `regie validate` uses, needs neither.
@@ -114,17 +114,15 @@ def compute_kpis(model: "CityModel") -> dict[str, float]:
     out["vacancy_overpriced_share"] = vacancy_overpriced_share(model)
     out.update(rents_by_street(par))
     out.update(owner_finance(model))
-    private = par.owner >= 0
-    private &= model.owners.kind[np.maximum(par.owner, 0)] != MUNICIPALITY
-    out["owner_value_eur"] = float(par.value_eur[private].sum())
     out.update(municipal_kpis(model))
     return out
 
 
 def vacancy_overpriced_share(model: "CityModel") -> float:
     """Share of the floor vacant for a year or more whose asking rent (net of the rent-free
-    months on offer) is above the break-even rent of every sector permitted there: vacancy
-    that a better search would not end, only a lower price (or another use)."""
+    months on offer) is above the break-even rent of the typical business (productivity 1)
+    of every sector permitted there: vacancy that a better search would not end, only a lower
+    price, an unusually productive newcomer or another use."""
     from sim.agents.businesses import effective_ask_eur_m2, wtp_rent_eur_m2
     par = model.parcels
     vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
@@ -141,8 +139,7 @@ def vacancy_overpriced_share(model: "CityModel") -> float:
 
 
 def rents_by_street(par) -> dict[str, float]:
-    """Median headline contract rent of let commercial units per shopping street class (EUR/m2/yr)."""
-    from sim.uses import IS_COMMERCIAL
+    """Median headline contract rent of let commercial units per street class (EUR/m2/yr)."""
     let = par.is_parcel & IS_COMMERCIAL[par.use] & (par.rent_eur_m2 > 0)
     out = {}
     for i, name in enumerate(STREET_NAMES):
@@ -152,8 +149,9 @@ def rents_by_street(par) -> dict[str, float]:
 
 
 def owner_finance(model: "CityModel") -> dict[str, float]:
-    """Owners' cash, debt, loan-to-value and how many parcels are under water (debt above
-    value), the step's payouts and the lenders' actions since the start (cumulative)."""
+    """Owners' (the municipality excluded) appraised value, cash, debt, loan-to-value and how many
+    parcels are under water (debt above value), the step's payouts and the lenders' actions
+    since the start (cumulative)."""
     par = model.parcels
     o = model.owners
     private = o.kind != MUNICIPALITY
@@ -172,6 +170,7 @@ def owner_finance(model: "CityModel") -> dict[str, float]:
         "covenant_breaches": float(lenders.get("covenant_breaches", 0)),
         "covenant_cures": float(lenders.get("covenant_cures", 0)),
         "forced_sales": float(lenders.get("forced_sales", 0)),
+        "owner_value_eur": float(value.sum()),
     }
 
 

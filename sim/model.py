@@ -194,16 +194,16 @@ class CityModel(mesa.Model):
         covenant tests, maintain, look at unused upper floors and pay out."""
         par = self.parcels
         oc = self.spec.agents.owners
-        book = own.Portfolios(self)
         if (self.steps - 1) % self.spy == 0:
-            self.covenant_tests(book)
-            book = own.Portfolios(self)        # forced sales and repayments changed the books
+            self.covenant_tests(own.Portfolios(self))
         vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
         kind = self.owners.kind[par.flat("owner")[vacant]]
         patience = self.owner_patience[kind]
         due = vacant[self.steps - par.flat("last_review_step")[vacant] >= patience]
-        for owner, parcels in self._owners_in_keyed_order("owner.rent_review.order", due):
-            owner.review_asking_rents(parcels, book)
+        if due.size:
+            book = own.Portfolios(self)        # after the covenant tests: sales and repayments changed the books
+            for owner, parcels in self._owners_in_keyed_order("owner.rent_review.order", due):
+                owner.review_asking_rents(parcels, book)
         years = (self.steps - par.flat("vacant_since")[vacant]) / self.spy
         convert = vacant[years >= oc.conversion_min_vacant_years]
         for owner, parcels in self._owners_in_keyed_order("owner.conversion.order", convert):
@@ -220,11 +220,8 @@ class CityModel(mesa.Model):
 
     def covenant_tests(self, book: "own.Portfolios") -> None:
         """Lenders test every indebted owner's portfolio once a year (LTV and interest cover)."""
-        k = self.owner_kind_params
         kinds = self.owners.kind
-        ltv_max = np.array([k[int(c)].covenant_ltv_max for c in kinds])
-        icr_min = np.array([k[int(c)].covenant_icr_min for c in kinds])
-        failing = book.breaches(ltv_max, icr_min, self.context["interest_rate"])
+        failing = book.breaches(self.owner_ltv_max[kinds], self.owner_icr_min[kinds], self.context["interest_rate"])
         self.events["covenant_breaches"] += int(failing.size)
         for slot in failing[self.streams.order("owner.covenant.order", self.clock, failing)].tolist():
             self.owner_agents[slot].meet_covenants(book)
@@ -426,11 +423,15 @@ class CityModel(mesa.Model):
         self.owner_sale_hazard = np.zeros(n_kinds)             # the municipality sells through instruments only
         self.owner_ltv = np.zeros(n_kinds)
         self.owner_payout = np.zeros(n_kinds)
+        self.owner_ltv_max = np.zeros(n_kinds)   # lenders' covenants by kind (the municipality borrows nothing)
+        self.owner_icr_min = np.zeros(n_kinds)
         for k, v in kinds.items():
             self.owner_patience[OWNER_CODE[k]] = v.patience_quarters * self.spy // 4 or 1
             self.owner_sale_hazard[OWNER_CODE[k]] = v.sale_per_year
             self.owner_ltv[OWNER_CODE[k]] = v.loan_to_value
             self.owner_payout[OWNER_CODE[k]] = v.payout_share
+            self.owner_ltv_max[OWNER_CODE[k]] = v.covenant_ltv_max
+            self.owner_icr_min[OWNER_CODE[k]] = v.covenant_icr_min
         mix = {k: w for k, w in sc.agents.owners.buyer_mix.items() if w > 0}
         self.buyer_kinds = [OWNER_CODE[k] for k in mix]
         w = np.array(list(mix.values()))

@@ -125,7 +125,7 @@ COMMERCIAL_SHARE = {"A1": 1.0, "A2": 1.0, "B": 0.9, "C": 0.75, "residential": 0.
 # Median ground-floor area (m2) per street class; lognormal sigma 0.4. Assumption.
 FLOOR_MEDIAN_M2 = {"A1": 220.0, "A2": 160.0, "B": 120.0, "C": 100.0, "residential": 85.0}
 # Share of commercial buildings with an unused upper floor (storage or empty) that could hold
-# dwellings. Assumption pending sources.
+# dwellings. Assumption (no Dutch figure found).
 UPPER_FLOOR_FREE_SHARE = 0.25
 MONUMENT_SHARE = 0.10     # share of parcels in the historic core (d < 0.3) that are monuments. Assumption.
 

@@ -72,7 +72,7 @@ def test_invariants_hold_every_step():
 
 def test_degenerate_flat_context_keeps_vacancy_in_a_narrow_band():
     """No trends, no instruments: a single run's vacancy fluctuates around its start level and
-    never runs away. (Since version 0.3 vacancy spells end by price, not by search, and a run
+    never runs away. (Since version 0.3 long vacancy spells also end by price, and a run
     swings more: a few overpriced units held for years move a 1,100-unit centre by several
     points, so the single-run band is ±5 points; the seed-averaged steady state is held to
     1.5 points in tests/test_steady_state.py.)"""

@@ -51,7 +51,7 @@ def runs() -> list[pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def yearly(runs) -> pd.DataFrame:
+def windows(runs) -> pd.DataFrame:
     """The window means averaged over the seeds."""
     return sum(runs) / len(runs)
 
@@ -64,38 +64,38 @@ def share_metrics(columns) -> list[str]:
                   or c in ("condition_poor_share", "rent_burden_over_40", "owner_under_water_share"))
 
 
-def test_every_share_kpi_stays_within_one_and_a_half_points(runs, yearly):
-    names = share_metrics(yearly.columns)
+def test_every_share_kpi_stays_within_one_and_a_half_points(runs, windows):
+    names = share_metrics(windows.columns)
     assert len(names) >= 25, names
     drift = np.stack([(r[names] - r[names].iloc[0]).to_numpy() for r in runs])   # seed × window × metric
     mean = drift.mean(axis=0)
     se = drift.std(axis=0, ddof=1) / np.sqrt(len(runs))
     excess = np.abs(mean) - 2.0 * se - SHARE_TOLERANCE
     worst = excess.max(axis=0)
-    bad = [(n, yearly[n].iloc[0], mean[np.argmax(excess[:, j]), j], se[np.argmax(excess[:, j]), j])
+    bad = [(n, windows[n].iloc[0], mean[np.argmax(excess[:, j]), j], se[np.argmax(excess[:, j]), j])
            for j, n in enumerate(names) if worst[j] > 0]
     assert not bad, "share KPIs that drift beyond 1.5 points (plus two standard errors) in a frozen context:\n" + \
         "\n".join(f"  {n}: start {s0:.4f}, drift {d:+.4f} (SE {e:.4f})" for n, s0, d, e in bad)
 
 
-def test_share_kpis_drift_little_on_average(yearly):
+def test_share_kpis_drift_little_on_average(windows):
     """The seed-mean drift itself: the city-wide shares stay within 1.5 points outright."""
     names = ["vacancy_units", "vacancy_floor", "rent_burden_over_40", "condition_poor_share"] + \
-        [n for n in yearly.columns if n.startswith(("share_", "unit_share_"))]
-    drift = (yearly[names] - yearly[names].iloc[0]).abs().max()
+        [n for n in windows.columns if n.startswith(("share_", "unit_share_"))]
+    drift = (windows[names] - windows[names].iloc[0]).abs().max()
     assert (drift <= SHARE_TOLERANCE).all(), drift[drift > SHARE_TOLERANCE].to_dict()
 
 
 @pytest.mark.parametrize("name", ["fronts_active", "craft_culture_m2", "households"])
-def test_slow_stocks_stay_within_ten_percent(yearly, name):
-    start = yearly[name].iloc[0]
+def test_slow_stocks_stay_within_ten_percent(windows, name):
+    start = windows[name].iloc[0]
     assert start > 0, f"{name} is zero at the start: the check would show nothing"
-    worst = (yearly[name] / start - 1.0).abs().max()
-    assert worst <= STOCK_TOLERANCE, f"{name}: start {start:.1f}, two-year means {yearly[name].round(1).tolist()}"
+    worst = (windows[name] / start - 1.0).abs().max()
+    assert worst <= STOCK_TOLERANCE, f"{name}: start {start:.1f}, two-year means {windows[name].round(1).tolist()}"
 
 
-def test_condition_shows_no_cycle(yearly):
-    c = yearly["condition_mean"]
+def test_condition_shows_no_cycle(windows):
+    c = windows["condition_mean"]
     # owners renovate at their own thresholds from a start drawn from the steady state of their cycles:
     # the mean neither swings (one synchronised cycle had ~20 years period) nor trends
     assert c.max() - c.min() < 0.015, f"condition_mean ranges over {c.min():.4f}..{c.max():.4f}"
@@ -103,9 +103,9 @@ def test_condition_shows_no_cycle(yearly):
     assert abs(late.mean() - early.mean()) < 0.01
 
 
-def test_owners_money_stays_bounded(yearly):
-    cash = yearly["owner_cash_eur"]
+def test_owners_money_stays_bounded(windows):
+    cash = windows["owner_cash_eur"]
     assert cash.max() < 1.5 * cash.iloc[0], f"owners' cash grows: {cash.iloc[0]:.3g} -> {cash.max():.3g}"
     assert cash.min() > 0.5 * cash.iloc[0], f"owners' cash collapses: {cash.iloc[0]:.3g} -> {cash.min():.3g}"
-    debt = yearly["owner_debt_eur"]
+    debt = windows["owner_debt_eur"]
     assert debt.iloc[-1] <= debt.iloc[0], "debt is repaid (and, in constant euros, eroded by inflation)"

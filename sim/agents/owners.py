@@ -247,7 +247,7 @@ class Portfolios:
             return 0.0
         par = m.parcels
         oc = m.spec.agents.owners
-        ltv_max = m.owner_kind_params[int(m.owners.kind[slot])].covenant_ltv_max
+        ltv_max = m.owner_ltv_max[m.owners.kind[slot]]
         if ltv_max <= 0.0:
             return 0.0
         cap = m.cap_rate_of(parcel)
