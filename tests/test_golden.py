@@ -1,4 +1,4 @@
-"""Golden regression: the baseline's metrics equal stored ones, bit for bit.
+"""Golden regression: the baseline's metrics equal stored ones, to rounding.
 
 The stored file was written by `make golden` (this module with ``--refresh``). The same file
 is checked on Python 3.11 with Mesa 3.3 and on Python >= 3.12 with the newest Mesa (CI runs
@@ -33,7 +33,10 @@ def test_baseline_metrics_equal_the_stored_ones():
     now = baseline_metrics().reset_index(drop=True)
     assert list(now["metric"].unique()) == list(stored["metric"].unique()), "the set or order of metrics changed"
     assert len(now) == len(stored)
-    different = now[~np.isclose(now["value"], stored["value"], rtol=0, atol=0, equal_nan=True)]
+    # Rounding only: a numpy release may order a float sum differently (numpy 2.5 against the one
+    # this file was written with: up to 4e-16 relative). Any changed decision of an agent moves
+    # values by far more than 1e-12 relative.
+    different = now[~np.isclose(now["value"], stored["value"], rtol=1e-12, atol=0, equal_nan=True)]
     assert different.empty, (f"Mesa {mesa.__version__}: {len(different)} values differ from {GOLDEN.name}, e.g. "
                              f"{different.head(3).to_dict('records')} vs "
                              f"{stored.loc[different.index[:3]].to_dict('records')}; "
