@@ -82,6 +82,7 @@ class CityModel(mesa.Model):
         self.update_context()                       # 1. context drivers at time t
         self.municipality.apply_instruments()       # 2. policy acts first
         self.compute_footfall()                     # 3. kernel: footfall field
+        self.share_spending()                       #    and each sector's spending over its floor
         accounts = self.settle_accounts()           # 4. kernel: business accounts
         self.agents_with_events_act(accounts)       # 5. exits, owners, entrants, households, sales
         self.update_market()                        # 6. kernel: rents, values, condition, conversions
@@ -137,11 +138,28 @@ class CityModel(mesa.Model):
         par = self.parcels
         st = self.sector_arrays
         return dict(land=par.land, use=par.use, condition=par.condition, footfall=par.footfall,
-                    resident_field=par.resident_field, density_eur_m2=st["sales_density_eur_m2"],
+                    resident_field=par.resident_field, density_eur_m2=st["sales_density_eur_m2"] * self.spending_factor,
                     online_share=self.context["online_share"], elasticity=st["footfall_elasticity"],
                     local_share=st["local_share"], complement=self.complement,
                     cluster_strength=self.spec.agents.businesses.cluster_strength,
                     footfall_ref=self.footfall_ref, resident_ref=self.resident_ref)
+
+    def occupied_floor_m2(self) -> np.ndarray:
+        """Floor let to honest businesses, per use code (fronts launder money, they do not compete for spending)."""
+        b = self.businesses
+        honest = b.alive & ~b.is_front
+        return np.bincount(b.sector[honest].astype(np.int64), weights=b.floor_m2[honest],
+                           minlength=self.spending_factor.size)
+
+    def share_spending(self) -> None:
+        """The centre's spending on a sector does not grow with the floor that competes for it:
+        sales per m2 scale with (the sector's occupied floor at the start / now)^``spending_dilution``
+        (docs/ODD.md §7.2). At 0 a business's sales do not depend on how many compete."""
+        k = self.spec.market.spending_dilution
+        if k == 0.0 or self.floor_start_m2 is None:
+            return
+        now = np.maximum(self.occupied_floor_m2(), 1.0)
+        self.spending_factor = np.where(self.floor_start_m2 > 0, (self.floor_start_m2 / now) ** k, 1.0)
 
     # ------------------------------------------------------------------ 4. accounts
     def settle_accounts(self) -> dict:
@@ -406,6 +424,9 @@ class CityModel(mesa.Model):
         rows, cols = np.indices(self.parcels.land.shape)
         self.tile_of = ((rows // tile) * (-(-side // tile)) + cols // tile).reshape(-1)
         self.sector_arrays = biz.sector_table(sc)
+        # each sector's sales per m2 scale with (its floor at the start / its floor now)^dilution
+        self.spending_factor = np.ones_like(self.sector_arrays["sales_density_eur_m2"])
+        self.floor_start_m2 = None         # occupied floor per use code once tenants are in place
         self.commercial_codes = np.array([USE_CODE[s] for s in COMMERCIAL_NAMES], dtype=np.int64)
         self.complement = biz.complement_matrix()
         self.street_weight = np.asarray(sc.market.street_weight.as_tuple())
@@ -458,6 +479,7 @@ class CityModel(mesa.Model):
         self.n_units_start = int(units.sum())
         self.update_market()           # market rents at the start
         self._initial_tenants(units)
+        self.floor_start_m2 = self.occupied_floor_m2()   # the spending of the start year supports this floor
         self.compute_footfall()
         self.update_market()           # rents, values, dwelling rents with tenants in place
         shopping = par.is_parcel & (par.street_class < STREET_CODE["residential"])

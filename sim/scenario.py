@@ -343,6 +343,8 @@ class BusinessConfig(Strict):
     @classmethod
     def _merge_sectors(cls, v: Any) -> Any:
         return _merge_entries(v, _sector_defaults(), "sector")
+    entry_rate_multiplier: Annotated[float, Field(ge=0.0, le=10.0)] = 1.0
+    """Multiplies every sector's ``entry_rate_per_1000_units``: the level of demand for units at once (sensitivity analysis; the rates themselves are calibrated, docs/calibration.md). 0..10."""
     lease_years: Annotated[int, Field(ge=1, le=30)] = 5
     """Lease term in years; renewed term of the same length. Source: Dutch retail lease law, 5 + 5 years (BW 7:292)."""
     renewal_rent_to_market: Share = 0.5
@@ -351,12 +353,16 @@ class BusinessConfig(Strict):
     """Entrants' starting cash in quarters of rent plus fixed costs. Assumption."""
     base_exit_per_year: Share = 0.05
     """Exit hazard per year for reasons outside the model (retirement, chain restructuring). Assumption (Locatus: about 10% of outlets change hands a year, part of it through the modelled insolvencies and lease ends)."""
+    search: Literal["walk", "listings"] = "walk"
+    """How would-be entrants find vacant units. ``walk`` (default): each inspects ``candidates_per_entrant`` units found in proportion to footfall to the power ``search_footfall_weight`` and bids on the best one it saw. ``listings``: each sees every lettable unit its sector may use (or each with probability ``listings_seen_share``) and, in a keyed order, takes the best one still free; the friction is then the letting time alone. A structural alternative for testing what search friction explains (docs/sensitivity.md); not calibrated (docs/calibration.md)."""
     candidates_per_entrant: Annotated[int, Field(ge=1, le=50)] = 5
-    """Vacant units an entrant inspects before it bids (from the listings, found in proportion to visibility). Assumption."""
+    """Vacant units an entrant inspects before it bids (``search: walk``; from the listings, found in proportion to visibility). Assumption."""
+    listings_seen_share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    """``search: listings``: share of the lettable units of its sector that an entrant considers, each drawn on its own (0 < share ≤ 1). 1: vacant shops are listed by brokers and on listing sites, so entrants know the whole offer. Assumption."""
     letting_time_quarters: Annotated[int, Field(ge=1, le=8)] = 2
     """Mean time from the start of a vacancy until a new lease can start (marketing, negotiation, permits, fit-out), in quarters; each spell takes 1 to 2 × this − 1 quarters. Calibrated: with about 12% of units changing tenant a year it gives the frictional vacancy of 4-5% of outlets that Locatus calls healthy."""
     search_footfall_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 2.0
-    """Entrants find units in proportion to footfall to this power (visible units are found first), 0..10 (higher powers overflow). Assumption."""
+    """``search: walk``: entrants find units in proportion to footfall to this power (visible units are found first), 0..10 (higher powers overflow). Assumption."""
     productivity_spread: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.3
     """Businesses of a sector differ: each sells a productivity drawn uniformly from 1 ± this share times what the sector's typical business sells on the same unit (0..1). A unit's last tenant may have been a productive one, so the rent it paid is above what a typical newcomer can pay. Assumption."""
     cluster_strength: NonNeg = 0.3
@@ -582,6 +588,8 @@ class AgentsConfig(Strict):
 class MarketConfig(Strict):
     rent_capture_share: Share = 0.9
     """Market rent = this share of the bid rent: the second-best break-even rent among the sectors zoning permits on the unit (competition between sectors sets the rent). Assumption."""
+    spending_dilution: Share = 0.0
+    """How far a sector's spending in the centre is a fixed pool shared by its floor: sales per m2 scale with (the sector's occupied floor at the start / now) to this power (0: sales do not depend on competitors' floor; 1: a fixed pool). More floor does not bring more spending (PBL, "Leegstand detailhandel herbezien": structural vacancy as oversupply of floor space). The power: assumption."""
     rent_vacancy_sensitivity: NonNeg = 0.3
     """Market rent falls by this share times the local vacancy share (5×5 window), on top of vacancy's effect on sales. Assumption."""
     vacant_value_discount: Share = 0.2

@@ -127,6 +127,10 @@ CASES: list[Case] = [
              "agents.owners.dwelling_m2", "greater than or equal to 18"),
     scenario("search-power-overflows", tiny("agents:\n  businesses:\n    search_footfall_weight: 1000\n"),
              "agents.businesses.search_footfall_weight", "less than or equal to 10"),
+    scenario("search-mode-unknown", tiny("agents:\n  businesses:\n    search: teleport\n"),
+             "agents.businesses.search", "'walk' or 'listings'"),
+    scenario("listings-seen-none", tiny("agents:\n  businesses:\n    search: listings\n    listings_seen_share: 0\n"),
+             "agents.businesses.listings_seen_share", "greater than 0"),
     scenario("entry-rate-huge", tiny("agents:\n  businesses:\n    sectors:\n      daily: "
                                      "{entry_rate_per_1000_units: 1000000000}\n"),
              "agents.businesses.sectors.daily.entry_rate_per_1000_units", "less than or equal to 1000"),

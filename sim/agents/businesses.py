@@ -7,7 +7,7 @@ event (insolvency, a lease end, an exit draw, detection).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import mesa
 import numpy as np
@@ -144,24 +144,46 @@ def wtp_rent_eur_m2(model: "CityModel", sector: np.ndarray, parcel: np.ndarray,
     return productivity * sales * sp["gross_margin"][sector] - sp["fixed_cost_eur_m2"][sector]
 
 
-def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
-    """Would-be entrants arrive (Poisson per sector), look at a few units and bid.
+class Offer(NamedTuple):
+    """What one would-be entrant would take: its options and how much each is worth to it.
 
-    Search has friction: an entrant walks past ``candidates_per_entrant`` units
-    (found in proportion to footfall) and only the vacant ones among them are
-    options, so lettings per step rise with the vacancy rate (a matching
-    function) and visible units let first. A vacant unit with visibility share
-    ``w / W`` is among an entrant's K looks with probability ``1 − (1 − w/W)^K``,
-    drawn for each (entrant, unit) pair from the pair's own key: the same entrant
-    sees the same units in two scenarios unless their visibility differs. Honest entrants bid the asking rent
-    of the option with the best expected profit if that profit is positive;
-    fronts bid above asking regardless of footfall.
+    An honest entrant's ``margin`` is its expected profit per m2 per year at the asking rent
+    (net of incentives and rent support) of each option in ``units``; a front has one option
+    and bids ``bid_share`` × the asking rent.
+    """
+    key: int                 # entity key (``entrant_key``)
+    sector: int
+    is_front: bool
+    productivity: float
+    units: np.ndarray        # parcels (int64)
+    margin: np.ndarray       # per unit; −inf where the entrant did not see it
+    bid_share: float         # bid as a multiple of the asking rent
 
+
+def entrant_bids(model: "CityModel") -> list[Offer]:
+    """Would-be entrants arrive (Poisson per sector), look for units and say what they would take.
+
+    How they look is ``agents.businesses.search``:
+
+    * ``walk`` (default): search has friction. An entrant walks past ``candidates_per_entrant``
+      units (found in proportion to footfall to the power ``search_footfall_weight``) and
+      only the vacant ones among them are options, so lettings per step rise with the
+      vacancy rate (a matching function) and visible units let first. A vacant unit with
+      visibility share ``w / W`` is among an entrant's K looks with probability
+      ``1 − (1 − w/W)^K``, drawn for each (entrant, unit) pair from the pair's own key: the
+      same entrant sees the same units in two scenarios unless their visibility differs.
+      The entrant bids on the option with the best expected profit if that profit is
+      positive.
+    * ``listings``: vacant shops are listed (brokers, listing sites), so an entrant sees every
+      lettable unit its sector may use, or each with probability ``listings_seen_share``
+      (keyed per entrant and unit), and keeps them all as options: in its turn
+      (``let_units``) it takes the best one still free. The friction of a letting is then
+      its time alone (``letting_time_quarters``).
+
+    Honest entrants offer the asking rent; fronts bid above asking regardless of footfall.
     Every would-be entrant is keyed by where and when it appears — (step, sector, k), see
-    ``entrant_key`` — and draws its count, its search and its tie-breaks from that key alone.
-
-    Returns:
-        bids as (rent_eur_m2, parcel, sector, is_front, entrant key, productivity).
+    ``entrant_key`` — and draws its count, its search, its productivity and its turn from
+    that key alone.
     """
     par = model.parcels
     cfg = model.spec.agents.businesses
@@ -174,27 +196,32 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
         return []
     streams, t = model.streams, model.clock
     scale = model.n_units_start / 1000.0 / model.spy
-    allowed = par.flat("allowed")[units]
-    visibility = np.maximum(par.flat("footfall")[units], 1e-12) ** cfg.search_footfall_weight
-    bids: list[tuple[float, int, int, bool, int, float]] = []
+    allowed = par.flat("allowed")[vacant]
+    walk = cfg.search == "walk"
+    if walk:
+        visibility = np.maximum(par.flat("footfall")[vacant], 1e-12) ** cfg.search_footfall_weight
+    offers: list[Offer] = []
     for sector_name, sp in cfg.sectors.items():
         code = USE_CODE[sector_name]
         # would-be entrants follow market size: visitors for the visitor-facing part of sales
         demand = max(model.context["visitor_demand"], 0.0) ** (1.0 - sp.local_share)
-        n = streams.poisson("entrant.arrivals", t, sp.entry_rate_per_1000_units * scale * demand, code)
+        rate = sp.entry_rate_per_1000_units * cfg.entry_rate_multiplier
+        n = streams.poisson("entrant.arrivals", t, rate * scale * demand, code)
         ok = (allowed >> code) & 1 == 1
         if n == 0 or not ok.any():
             continue
-        open_ok = ok & lettable
-        cand = units[open_ok]
-        if cand.size == 0:
-            continue
-        # listings: an entrant inspects K of the lettable units its sector may use, found in
-        # proportion to visibility (agents list vacant shops; the visible ones are viewed first)
-        w = visibility[open_ok]
-        p_seen = 1.0 - (1.0 - w / w.sum()) ** cfg.candidates_per_entrant
+        cand = vacant[ok]
         keys = entrant_key(code, np.arange(n))
-        seen = streams.uniform("entrant.search", t, keys.reshape(-1, 1), cand.reshape(1, -1)) < p_seen
+        if walk:
+            # an entrant inspects K of the lettable units its sector may use, found in proportion
+            # to visibility (agents list vacant shops; the visible ones are viewed first)
+            w = visibility[ok]
+            p_seen = 1.0 - (1.0 - w / w.sum()) ** cfg.candidates_per_entrant
+            seen = streams.uniform("entrant.search", t, keys.reshape(-1, 1), cand.reshape(1, -1)) < p_seen
+        elif cfg.listings_seen_share < 1.0:
+            seen = streams.uniform("entrant.search", t, keys.reshape(-1, 1), cand.reshape(1, -1)) < cfg.listings_seen_share
+        else:      # the whole listing: nothing to draw
+            seen = np.ones((n, cand.size), bool)
         if not seen.any():
             continue
         # businesses differ: an entrant sells productivity × what the sector's typical business would
@@ -207,11 +234,14 @@ def entrant_bids(model: "CityModel") -> list[tuple[float, int, int, bool]]:
         margin = np.where(seen, wtp - ask[None, :], -np.inf)
         best = np.argmax(margin, axis=1)
         for e in np.flatnonzero(margin[np.arange(n), best] >= 0.0).tolist():
-            parcel = int(cand[best[e]])
-            bids.append((float(par.flat("asking_rent_eur_m2")[parcel]), parcel, code, False, int(keys[e]), float(q[e])))
+            if walk:   # one bid: the best unit seen
+                k = int(best[e])
+                offers.append(Offer(int(keys[e]), code, False, float(q[e]), cand[k:k + 1], margin[e, k:k + 1], 1.0))
+            else:      # every option, ranked when its turn comes
+                offers.append(Offer(int(keys[e]), code, False, float(q[e]), cand, margin[e], 1.0))
     asking = par.flat("asking_rent_eur_m2")[vacant]
-    bids.extend(_front_bids(model, vacant, asking, par.flat("allowed")[vacant], model.n_units_start / 1000.0))
-    return bids
+    offers.extend(_front_bids(model, vacant, asking, allowed, model.n_units_start / 1000.0))
+    return offers
 
 
 def marketing_steps(model: "CityModel", parcels: np.ndarray) -> np.ndarray:
@@ -246,7 +276,7 @@ def entrant_key(code: int, k: np.ndarray) -> np.ndarray:
     return (np.int64(code) << np.int64(16)) | np.asarray(k, dtype=np.int64)
 
 
-def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tuple[float, int, int, bool, int, float]]:
+def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[Offer]:
     cfg = model.spec.agents.businesses
     streams, t = model.streams, model.clock
     rate = cfg.front_entry_rate_per_1000_units * model.context["crime_pressure"] * units / model.spy
@@ -264,30 +294,55 @@ def _front_bids(model: "CityModel", vacant, asking, allowed, units) -> list[tupl
         if not ok.any():
             continue
         k = int(streams.race("front.search", t, key, vacant, w * ok)[0])
-        out.append((float(asking[k] * (1.0 + cfg.front_bid_premium)), int(vacant[k]), sector, True, key, 1.0))
+        out.append(Offer(key, sector, True, 1.0, vacant[k:k + 1], np.zeros(1), 1.0 + cfg.front_bid_premium))
     return out
 
 
-def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool, int, float]]) -> None:
-    """Owners accept the best bid per unit if it meets the asking rent (and screening)."""
-    if not bids:
+def let_units(model: "CityModel", offers: list[Offer]) -> None:
+    """Owners let to the best bidders, if the bid meets the asking rent (and screening).
+
+    Offers are served best bid first. Fronts bid a premium above asking, honest entrants
+    the asking rent. With ``search: walk`` every offer names one unit and the offers are
+    ranked by the rent bid (equal bids in an order keyed by the bidders, so an extra
+    bidder does not reorder the others); an offer whose unit is taken lapses. With
+    ``search: listings`` fronts come first, then honest entrants in the keyed order, each
+    taking its most profitable option still free. A lease the municipality's screening
+    refuses leaves the unit free for the next offer.
+    """
+    if not offers:
         return
     par = model.parcels
     cfg = model.spec.agents.businesses
-    # best bid first; equal bids (honest entrants all bid the asking rent) in a random order keyed
-    # by the bidders, so that an extra bidder does not reorder the others
-    tiebreak = model.streams.uniform("letting.tiebreak", model.clock, np.array([b[4] for b in bids], dtype=np.int64))
-    order = sorted(range(len(bids)), key=lambda i: (-bids[i][0], tiebreak[i]))
+    asking = par.flat("asking_rent_eur_m2")
+    tiebreak = model.streams.uniform("letting.tiebreak", model.clock, np.array([o.key for o in offers], dtype=np.int64))
+    bid = [float(asking[o.units[0]]) * o.bid_share for o in offers]   # an honest offer's first option is any
+    if cfg.search == "walk":
+        order = sorted(range(len(offers)), key=lambda i: (-bid[i], tiebreak[i]))
+    else:
+        order = sorted(range(len(offers)), key=lambda i: (not offers[i].is_front,
+                                                          -bid[i] if offers[i].is_front else 0.0, tiebreak[i]))
     taken: set[int] = set()
     for i in order:
-        rent, parcel, sector, is_front, _, productivity = bids[i]
-        if parcel in taken or par.flat("use")[parcel] != VACANT:
+        o = offers[i]
+        if o.units.size == 1:
+            best = 0
+            if int(o.units[0]) in taken:
+                continue
+        else:
+            free = ~np.isin(o.units, np.fromiter(taken, np.int64, len(taken))) if taken else np.ones(o.units.size, bool)
+            best = int(np.argmax(np.where(free, o.margin, -np.inf)))
+            if not free[best]:
+                continue
+        if o.margin[best] < 0.0:
             continue
-        if rent < par.flat("asking_rent_eur_m2")[parcel] - 1e-9:
+        parcel = int(o.units[best])
+        if par.flat("use")[parcel] != VACANT:
             continue
+        sector, is_front = o.sector, o.is_front
         if not model.municipality.screen_lease(parcel, sector, is_front):
             continue
         taken.add(parcel)
+        rent = float(asking[parcel]) * o.bid_share
         floor = par.flat("floor_m2")[parcel]
         fixed = model.sector_arrays["fixed_cost_eur_m2"][sector]
         # honest tenants take the rent-free months on offer; fronts pay their premium in full
@@ -295,7 +350,7 @@ def let_units(model: "CityModel", bids: list[tuple[float, int, int, bool, int, f
         cash = cfg.cash_buffer_quarters * (paid + fixed) * floor / 4.0
         agent = open_business(model, sector, parcel, rent, is_front, cash,
                               model.steps + cfg.lease_years * model.spy, paid_rent_eur_m2=paid,
-                              productivity=productivity)
+                              productivity=o.productivity)
         model.events["business_entries"] += 1
         model.municipality.on_let(parcel, agent.slot, sector, is_front)
 
@@ -348,5 +403,5 @@ def complement_matrix() -> np.ndarray:
     return c
 
 
-__all__ = ["Business", "open_business", "entrant_bids", "let_units", "exit_draws", "sector_table",
+__all__ = ["Business", "Offer", "open_business", "entrant_bids", "let_units", "exit_draws", "sector_table",
            "complement_matrix", "wtp_rent_eur_m2", "sales_density"]
