@@ -53,6 +53,7 @@ from sim.agents.businesses import complement_matrix, sector_table
 from sim.kernels import reference as ref
 from sim.kernels.market import market_params
 from sim.model import CityModel
+from sim.outputs import release_model
 from sim.parcels import generate_city
 from sim.scenario import Scenario
 from sim.uses import ATTRACTION, COMMERCIAL_CODES, CONVERSION, IS_COMMERCIAL, LAND_PARCEL, N_USES, RESIDENTIAL, VACANT
@@ -332,7 +333,7 @@ def run_model(scenario: Scenario) -> dict:
     out = {"construct_s": t1 - t0, **{f"{k}_s": v for k, v in phases.items()},
            "other_s": (t2 - t1) - sum(phases.values()), "total_s": t2 - t0,
            "parcels": int(np.count_nonzero(model.parcels.is_parcel))}
-    mesa.Agent._ids.pop(model, None)   # mesa 3.3 keeps every model alive through Agent._ids (PITFALLS)
+    release_model(model)   # mesa 3.3 keeps every model alive through Agent._ids (PITFALLS); 3.5 has no _ids
     return out
 
 
