@@ -197,9 +197,13 @@ def municipal_kpis(model: "CityModel") -> dict[str, float]:
         out[f"spend_eur_{name}"] = float(ledger.spend_eur[name][step])
         out[f"income_eur_{name}"] = float(ledger.income_eur[name][step])
         out[f"staff_hours_{name}"] = float(ledger.staff_hours[name][step])
-    for instrument in model.municipality.instruments:
+    mun = model.municipality
+    for instrument in mun.instruments:
         for key, value in instrument.kpis(model).items():
             out[f"{instrument.name}_{key}"] = float(value)
+        # the budget constraint: actions refused for want of money (cumulative), obligations waiting
+        out[f"{instrument.name}_refused_budget"] = float(mun.refused_budget[instrument.name])
+        out[f"{instrument.name}_arrears_eur"] = mun.arrears_eur(instrument.name)
     spend, income = ledger.step_totals(step)
     out["municipal_spend_eur"] = spend
     out["municipal_income_eur"] = income
@@ -217,6 +221,8 @@ AGENT_METRICS = ("households", "residents", "dwellings_occupied", "dwellings", "
                  "use_changes_total", "vacancy_overpriced_share") + OWNER_FINANCE_METRICS
 MUNICIPAL_METRICS = ("municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "property_fund_eur")
 LEDGER_METRICS = ("spend_eur", "income_eur", "staff_hours")   # per instrument: <book>_<instrument name>
+BUDGET_KEYS = ("refused_budget", "arrears_eur")                # per instrument: <instrument name>_<key>
+BORROWING = "municipal_borrowing"   # ledger name of the interest on a budget deficit (allow_borrowing)
 
 
 def known_metrics(scenario) -> set[str]:
@@ -238,7 +244,9 @@ def known_metrics(scenario) -> set[str]:
     names |= {f"rent_median_{s}" for s in STREET_NAMES}
     for instrument in build_instruments(scenario.instruments):
         names |= {f"{book}_{instrument.name}" for book in LEDGER_METRICS}
-        names |= {f"{instrument.name}_{key}" for key in instrument.config_class.kpi_keys}
+        names |= {f"{instrument.name}_{key}" for key in instrument.config_class.kpi_keys + BUDGET_KEYS}
+    if scenario.agents.municipality.allow_borrowing:
+        names |= {f"{book}_{BORROWING}" for book in LEDGER_METRICS}
     return names
 
 

@@ -573,6 +573,10 @@ class MunicipalityConfig(Strict):
     """Revolving property fund at the start (EUR); e.g. Rotterdam's shop-buying fund: EUR 9M (2021; NOS, 2024)."""
     screenings_per_year: NonNeg = 0.0
     """Enforcement capacity: integrity screenings per year (the bibob instrument may set its own). Assumption."""
+    allow_borrowing: bool = False
+    """May the annual budget run a deficit? Default no: a discretionary action the year's money cannot pay is refused (counted as ``<instrument>_refused_budget``) and an obligation waits as arrears (``<instrument>_arrears_eur``). Yes: the deficit carries into the next year and bears interest at ``borrowing_rate_per_year``."""
+    borrowing_rate_per_year: Annotated[float, Field(ge=0.0, le=0.2)] = 0.01
+    """Real interest on a budget deficit, in the model's constant euros: about 3% nominal (a 25-year loan of BNG Bank, the municipalities' bank, at 2.99%: omo annual report 2017; ECB deposit rate 2.25% in 2025: Almere, bestuursrapportage 2025) less the 2% inflation of the context. Assumption within that range."""
     staff_cost_eur_per_hour: NonNeg = 80.0
     """Integral cost of an hour of municipal staff (EUR/h); staff hours of instruments are booked at it. Assumption (Dutch municipal integral hourly rates are about EUR 70-100)."""
 

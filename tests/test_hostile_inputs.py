@@ -127,6 +127,9 @@ CASES: list[Case] = [
              "agents.owners.dwelling_m2", "greater than or equal to 18"),
     scenario("search-power-overflows", tiny("agents:\n  businesses:\n    search_footfall_weight: 1000\n"),
              "agents.businesses.search_footfall_weight", "less than or equal to 10"),
+    scenario("borrowing-rate-usurious", tiny("agents:\n  municipality:\n    allow_borrowing: true\n"
+                                            "    borrowing_rate_per_year: 0.5\n"),
+             "agents.municipality.borrowing_rate_per_year", "less than or equal to 0.2"),
     scenario("search-mode-unknown", tiny("agents:\n  businesses:\n    search: teleport\n"),
              "agents.businesses.search", "'walk' or 'listings'"),
     scenario("listings-seen-none", tiny("agents:\n  businesses:\n    search: listings\n    listings_seen_share: 0\n"),

@@ -104,8 +104,10 @@ def test_extended_procedure_adds_the_permit_weeks_to_conversions_in_the_zone():
     assert model.records[-1]["zoning_permits"] > 0
 
 
-def _compensation_runs(share: float) -> tuple[dict, "CityModel"]:
-    scenario = load(SCENARIO, horizon_years=3, instruments=[
+def _compensation_runs(share: float, budget_eur: float = 1e9) -> tuple[dict, "CityModel"]:
+    # a budget large enough for every claim: timing and scale, not the budget constraint, are tested here
+    scenario = load(SCENARIO, horizon_years=3, agents={"municipality": {"annual_budget_eur": budget_eur}},
+                    instruments=[
         {"kind": "zoning", "start_year": 2026, "area": {"street_classes": ["B"]}, "allow": ["residential"],
          "forbid": ["comparison"], "compensation_share": share}])
     model = CityModel(scenario, seed=11)
@@ -150,3 +152,30 @@ def test_a_zone_that_leaves_the_core_loses_the_core_flag_from_its_start_year():
     model.step()
     assert not model.parcels.core_area[zone].any() and model.parcels.core_area[a1].all() and a1.any()
     assert (model.parcels.allowed[zone] >> RESIDENTIAL & 1).all(), "the zone became a transformation zone"
+
+
+def test_planschade_beyond_the_budget_waits_and_reaches_the_owners_later():
+    """A legal claim cannot be refused: what the year's budget cannot pay waits as arrears, the
+    budget never goes below zero, and the owners receive the rest when the next budget comes."""
+    claims = [{"kind": "zoning", "start_year": 2026, "area": {"street_classes": ["B"]}, "allow": ["residential"],
+               "forbid": ["comparison"], "compensation_share": 1.0}]
+    totals = {}
+    for budget_eur in (2_000_000.0, 1e9):
+        scenario = load(SCENARIO, horizon_years=4, agents={"municipality": {"annual_budget_eur": budget_eur}},
+                        instruments=claims)
+        model = CityModel(scenario, seed=11)
+        budget_left = []
+        for _ in range(scenario.n_steps):
+            model.step()
+            budget_left.append(model.municipality.budget_left_eur)
+        model.municipality.check_ledger()
+        assert min(budget_left) >= -1e-6, f"the budget went below zero: {min(budget_left):.0f}"
+        totals[budget_eur] = (model, [r["zoning_arrears_eur"] for r in model.records])
+    small, arrears = totals[2_000_000.0]
+    large, no_arrears = totals[1e9]
+    due, next_year = 4 + 1 + 4, 4 + 1 + 8
+    assert max(no_arrears) == 0.0
+    assert arrears[due] > 0.0, "claims beyond the year's budget must wait"
+    assert arrears[next_year] < arrears[due], "the next year's budget pays what waited"
+    paid, owed = small.municipality.instruments[0].compensation_eur, large.municipality.instruments[0].compensation_eur
+    assert paid < owed and paid + small.municipality.arrears_eur("zoning") >= owed - 1e-6

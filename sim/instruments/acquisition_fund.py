@@ -117,6 +117,8 @@ class AcquisitionFund(EstateInstrument):
             cost = self.estate.purchase_cost_eur(price) + self.estate.renovation_cost_eur(model, p)
             if not self.estate.can_pay(model, cost):
                 continue
+            if not model.municipality.afford(self.name, staff_hours=self.config.staff_hours_per_offer):
+                break                            # no money for the negotiation this year
             self.offer_credit -= 1.0
             self._offer(model, p, price)
 

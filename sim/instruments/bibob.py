@@ -99,8 +99,9 @@ class Bibob(Instrument):
         if sector not in self._sector_codes or not self.in_area(parcel):
             return True
         self._new_year(model)
-        if self.capacity_left < 1.0:
-            self.totals["unscreened"] += 1       # capacity used up: the lease passes unscreened
+        if self.capacity_left < 1.0 or not model.municipality.afford(
+                self.name, staff_hours=self.config.staff_hours_per_screening):
+            self.totals["unscreened"] += 1       # capacity or money used up: the lease passes unscreened
             return True
         self._use_capacity(model, "lease_screenings", self.config.staff_hours_per_screening)
         u = model.streams.uniform(f"instrument.{self.name}.screening", model.clock, parcel)   # keyed by the unit
@@ -142,6 +143,8 @@ class Bibob(Instrument):
         found = (model.streams.uniform(f"instrument.{self.name}.check", model.clock, b.parcel[picked])
                  < self.config.detection_probability)
         for slot, hit in zip(picked.tolist(), found.tolist()):
+            if not model.municipality.afford(self.name, staff_hours=self.config.staff_hours_per_check):
+                break                            # the year's money is gone: the other checks wait
             self._use_capacity(model, "checks", self.config.staff_hours_per_check)
             if hit and b.is_front[slot]:
                 self.totals["fronts_closed"] += 1

@@ -94,7 +94,7 @@ class Biz(Instrument):
             np.subtract.at(model.businesses.cash_eur, par.flat("tenant")[parcels], levy)
         total = float(levy.sum())
         if total > 0.0:
-            model.municipality.receive(self.name, total)
+            model.municipality.receive(self.name, total, account="biz")   # the levy-funded BIZ account
         self.levied_eur += total
         return total
 
@@ -104,7 +104,7 @@ class Biz(Instrument):
         spend = self.unspent_eur / steps_left
         self.unspent_eur -= spend
         if spend > 0.0:
-            model.municipality.spend(self.name, spend)
+            model.municipality.spend(self.name, spend, account="biz")
         self.spent_eur += spend
         keep = (1.0 - self.config.depreciation_per_year) ** (1.0 / model.spy)
         self.stock_eur_per_parcel = self.stock_eur_per_parcel * keep + spend / max(self.zone.size, 1)

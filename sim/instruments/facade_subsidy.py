@@ -65,7 +65,10 @@ class FacadeSubsidy(Instrument):
                 break
             owner = int(par.flat("owner")[p])
             cost = (1.0 - par.flat("condition")[p]) * cost_m2 * par.flat("floor_m2")[p]
+            refused = model.municipality.refused_budget[self.name]
             grant = self.maintenance_support(model, p, cost, commit=False)
+            if model.municipality.refused_budget[self.name] > refused:
+                break                            # the municipality's money for the year is gone
             if model.owners.cash_eur[owner] < cost - grant:
                 continue
             grant = self.maintenance_support(model, p, cost, commit=True)
@@ -78,6 +81,8 @@ class FacadeSubsidy(Instrument):
         grant = min(self.config.share * cost_eur, self.config.max_eur_per_parcel, self.budget_left_eur)
         if grant <= 0.0:
             return 0.0
+        if not model.municipality.afford(self.name, grant, staff_hours=self.config.staff_hours_per_grant):
+            return 0.0                           # the municipality's money for the year is gone
         if commit:
             self.budget_left_eur -= grant
             self.grants += 1

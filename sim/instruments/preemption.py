@@ -83,6 +83,8 @@ class Preemption(EstateInstrument):
         c = self.config
         par = model.parcels
         if self.designated_step is None:
+            if not model.municipality.afford(self.name, staff_hours=c.staff_hours_designation):
+                return                           # the decision waits for the money to prepare it
             self.designated_step = model.steps
             years = c.period_years + c.extension_years if c.council_confirms else 0.0
             months = c.provisional_months + 12.0 * years

@@ -19,6 +19,7 @@ Cost: the payouts, plus ``staff_hours_per_grant`` per tenancy registered.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal
 
@@ -95,6 +96,8 @@ class RentSubsidy(Instrument):
         par = model.parcels
         grant = self._grant_eur(par.flat("asking_rent_eur_m2")[parcels], par.flat("floor_m2")[parcels], model)
         budget_eur = self.uncommitted_eur
+        if not model.municipality.can_afford(staff_hours=self.config.staff_hours_per_grant):
+            budget_eur = 0.0                     # the municipality's money for the year is gone
         eligible = self.area_mask.reshape(-1)[parcels] & (grant <= budget_eur) & (budget_eur > 0.0)
         return np.where(eligible, self.config.share, 0.0)
 
@@ -109,6 +112,9 @@ class RentSubsidy(Instrument):
         if grant > self.uncommitted_eur:
             self.refused_no_budget += 1
             return
+        first_year = min(grant, self.config.max_eur_per_tenancy_year)
+        if not model.municipality.afford(self.name, first_year, staff_hours=self.config.staff_hours_per_grant):
+            return                               # the municipality's money for this year is gone
         self.tenancies[business] = Tenancy(parcel, floor, model.steps + self._duration_steps(model), grant)
         self.committed_eur += grant
         self.grants += 1
@@ -132,13 +138,16 @@ class RentSubsidy(Instrument):
             per_year = min(self.config.share * b.rent_eur_m2[slot] * t.floor_m2, self.config.max_eur_per_tenancy_year)
             pay = min(per_year / model.spy, t.committed_eur)
             if pay > 0.0:
-                b.cash_eur[slot] += pay
                 t.committed_eur -= pay
                 self.committed_eur -= pay
-                self.paid_eur += pay
-                model.municipality.spend(self.name, pay)
+                # a committed grant: paid as far as the budget goes, the rest when money comes in
+                model.municipality.spend(self.name, pay, payee=functools.partial(self._credit, model, slot))
             if model.steps >= t.end_step or t.committed_eur <= 1e-9:   # this was the last payment
                 self.on_exit(model, t.parcel, slot)
+
+    def _credit(self, model, slot: int, eur: float) -> None:
+        model.businesses.cash_eur[slot] += eur
+        self.paid_eur += eur
 
     def idle(self, model) -> None:
         """Outside the scheme's years no new grants are made, but promised ones are still paid."""

@@ -80,7 +80,7 @@ class TransformationSubsidy(Instrument):
         par = model.parcels
         cost_eur_m2 = model.context["construction_cost_eur_m2"]
         for p in self._outreach_units(model).tolist():
-            if self.grant_eur(model, p, cost_eur_m2 * par.flat("floor_m2")[p]) <= 0.0:
+            if self.grant_eur(model, p, cost_eur_m2 * par.flat("floor_m2")[p], count_refusal=False) <= 0.0:
                 continue                    # nothing to offer (budget left too small for this unit)
             self._contact(model, p)
             model.owner_agents[int(par.flat("owner")[p])].consider_conversion([p])
@@ -104,8 +104,9 @@ class TransformationSubsidy(Instrument):
             self.contacts += 1
             model.municipality.staff(self.name, self.config.staff_hours_per_contact)
 
-    def grant_eur(self, model, parcel: int, cost_eur: float) -> float:
-        """The grant an application for ``parcel`` would get now (0 when it does not qualify)."""
+    def grant_eur(self, model, parcel: int, cost_eur: float, count_refusal: bool = True) -> float:
+        """The grant an application for ``parcel`` would get now (0 when it does not qualify, or when
+        the municipality's money for the year cannot pay it: a refusal, counted unless ``count_refusal`` is False)."""
         par = model.parcels
         if not self.in_area(parcel) or not self._eligible[par.flat("last_use")[parcel]]:
             return 0.0
@@ -116,7 +117,13 @@ class TransformationSubsidy(Instrument):
             amount = cfg.cost_share * cost_eur
         amount = min(amount, cfg.max_eur_per_parcel, cost_eur)
         # subsidy ceiling: an application the remaining budget cannot cover in full is refused
-        return amount if 0.0 < amount <= self.budget_left_eur else 0.0
+        if not 0.0 < amount <= self.budget_left_eur:
+            return 0.0
+        if count_refusal:
+            ok = model.municipality.afford(self.name, amount, staff_hours=cfg.staff_hours_per_grant)
+        else:
+            ok = model.municipality.can_afford(amount, staff_hours=cfg.staff_hours_per_grant)
+        return amount if ok else 0.0
 
     def conversion_subsidy(self, model, parcel: int, cost_eur: float, commit: bool) -> float:
         """Answer an owner weighing a conversion (commit=False), or grant and pay as it starts (commit=True)."""

@@ -108,9 +108,8 @@ class VacancyOrdinance(Instrument):
             self._nominations_left = self.config.max_nominations_per_year
         due = self._update_files(model)
         for p in due:
-            if self._nominations_left <= 0:
-                break
-            self._nominate(model, p)
+            if self._nominations_left <= 0 or not self._nominate(model, p):
+                break                                # capacity or the year's money used up
 
     def _update_files(self, model) -> list[int]:
         """Open, report and close vacancy files; return the units due for a nomination, longest vacant first."""
@@ -134,8 +133,11 @@ class VacancyOrdinance(Instrument):
                 due.append(p)
         return due
 
-    def _nominate(self, model, parcel: int) -> None:
-        """Nominate the best-paying waiting-list candidate; the owner accepts, or refuses and is fined."""
+    def _nominate(self, model, parcel: int) -> bool:
+        """Nominate the best-paying waiting-list candidate; the owner accepts, or refuses and is fined.
+        False: no money for the procedure (refused, counted); the file waits."""
+        if not model.municipality.afford(self.name, staff_hours=self.config.staff_hours_nomination):
+            return False
         par = model.parcels
         f = self.files[parcel]
         f.next_nomination_step = model.steps + self._steps(self.config.retry_after_months, model)
@@ -146,11 +148,12 @@ class VacancyOrdinance(Instrument):
         sector = self._best_candidate(model, parcel, rent)
         if sector < 0:
             self.counts["no_candidate"] += 1
-            return
+            return True
         if self._owner_accepts(model, parcel, rent):
             self._let(model, parcel, sector, rent)
         else:
             self._fine(model, parcel)
+        return True
 
     def _best_candidate(self, model, parcel: int, rent_eur_m2: float) -> int:
         """Sector of the candidate with the best margin over the rent it would pay, or -1 if none can pay."""
@@ -195,6 +198,9 @@ class VacancyOrdinance(Instrument):
         self.counts["lettings"] += 1
 
     def _fine(self, model, parcel: int) -> None:
+        if not model.municipality.afford(self.name, staff_hours=self.config.staff_hours_fine):
+            self.counts["refusals"] += 1         # the refusal stands, but no money to enforce it
+            return
         owner = int(model.parcels.flat("owner")[parcel])
         model.owners.cash_eur[owner] -= self.config.fine_eur
         self.fines_eur += self.config.fine_eur

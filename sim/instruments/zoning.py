@@ -22,6 +22,7 @@ staff hours per claim.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
@@ -102,7 +103,10 @@ class Zoning(Instrument):
         self._pay_due_claims(model)
 
     def _enter_into_force(self, model) -> None:
-        """Change the zone's permitted uses; assess the owners' losses against the old plan."""
+        """Change the zone's permitted uses; assess the owners' losses against the old plan. The
+        procedure needs its staff hours paid: without the money it waits for the next step."""
+        if not model.municipality.afford(self.name, staff_hours=self.config.plan_staff_hours):
+            return
         self.in_force = True
         if not (self._allow_bits or self._forbid_bits or self.config.leaves_core):
             return                                    # an empty plan change is no plan change
@@ -149,11 +153,15 @@ class Zoning(Instrument):
             return
         self.claims = [c for c in self.claims if c[0] > model.steps]
         for _, owner, eur in due:
-            model.owners.cash_eur[owner] += eur
-            model.municipality.spend(self.name, eur)
+            # a legal claim: paid as far as the budget goes, the rest waits as arrears and reaches the
+            # owner when it is paid
+            model.municipality.spend(self.name, eur, payee=functools.partial(self._credit, model, owner))
             model.municipality.staff(self.name, self.config.staff_hours_per_claim)
-            self.compensation_eur += eur
             self.claims_paid += 1
+
+    def _credit(self, model, owner: int, eur: float) -> None:
+        model.owners.cash_eur[owner] += eur
+        self.compensation_eur += eur
 
     def conversion_extra_steps(self, model, parcel: int) -> int:
         """Permit lag beyond the regular procedure for a conversion that starts in the zone."""
