@@ -204,10 +204,14 @@ def municipal_kpis(model: "CityModel") -> dict[str, float]:
         # the budget constraint: actions refused for want of money (cumulative), obligations waiting
         out[f"{instrument.name}_refused_budget"] = float(mun.refused_budget[instrument.name])
         out[f"{instrument.name}_arrears_eur"] = mun.arrears_eur(instrument.name)
+        out[f"{instrument.name}_net_public_cost_eur"] = mun.net_public_cost_eur(instrument)
     spend, income = ledger.step_totals(step)
     out["municipal_spend_eur"] = spend
     out["municipal_income_eur"] = income
-    out["net_public_cost_eur"] = float(getattr(model, "net_public_cost_eur", 0.0))
+    # the cost as a public finance officer counts it (capital cost, property held credited); the
+    # financing of a deficit is in it once, as capital cost, so the interest paid is in the cash figure only
+    out["net_public_cost_eur"] = float(sum(out[f"{i.name}_net_public_cost_eur"] for i in mun.instruments))
+    out["net_public_cash_eur"] = float(sum(mun.net_cash_eur.values()))     # spend − income so far
     out["property_fund_eur"] = float(model.municipality.fund_eur)
     return out
 
@@ -219,9 +223,10 @@ AGENT_METRICS = ("households", "residents", "dwellings_occupied", "dwellings", "
                  "fronts_active", "fronts_detected", "businesses", "business_entries", "business_exits", "sales",
                  "conversions_total", "owner_value_eur", "conversions_upper_floor", "dwellings_added_upper_floor",
                  "use_changes_total", "vacancy_overpriced_share") + OWNER_FINANCE_METRICS
-MUNICIPAL_METRICS = ("municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "property_fund_eur")
+MUNICIPAL_METRICS = ("municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "net_public_cash_eur",
+                     "property_fund_eur")
 LEDGER_METRICS = ("spend_eur", "income_eur", "staff_hours")   # per instrument: <book>_<instrument name>
-BUDGET_KEYS = ("refused_budget", "arrears_eur")                # per instrument: <instrument name>_<key>
+BUDGET_KEYS = ("refused_budget", "arrears_eur", "net_public_cost_eur")   # per instrument: <instrument name>_<key>
 BORROWING = "municipal_borrowing"   # ledger name of the interest on a budget deficit (allow_borrowing)
 
 

@@ -54,7 +54,6 @@ class CityModel(mesa.Model):
         self.distributions_eur = 0.0       # this step's payouts to owners' shareholders (leave the model)
         self.lender_actions = Counter()    # cumulative covenant breaches, cures and forced sales
         self.fronts_detected = 0
-        self.net_public_cost_eur = 0.0
         self.update_context()
         self.parcels = generate_city(scenario, self.streams.generator("city.generate", 0))
         self._setup_tables()
@@ -408,8 +407,7 @@ class CityModel(mesa.Model):
             self.lender_actions[k] += self.events[k]
         if self.burning_in:
             return
-        spend, income = self.municipality.ledger.step_totals(self.steps)
-        self.net_public_cost_eur += spend - income
+        self.municipality.count_public_cost()
         self.records.append(compute_kpis(self))
         self.timers["recording"] += time.perf_counter() - t0
 

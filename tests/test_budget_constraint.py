@@ -92,3 +92,37 @@ def test_the_biz_spends_its_levy_whatever_the_budget():
     assert model.records[-1]["biz_refused_budget"] == 0.0
     assert np.isclose(model.municipality.biz_eur, inst.levied_eur - inst.spent_eur, atol=1e-6)
     assert balances[:, 2].min() >= -1e-6
+
+
+# ---------------------------------------------------------------- public cost as a finance officer counts it
+FUND = [{"kind": "acquisition_fund", "area": {"zones": ["edge"]}, "fund_eur": 10_000_000}]
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.03])
+def test_net_public_cost_credits_the_property_held_and_charges_the_capital(rate):
+    model, _ = run(2_000_000.0, instruments=FUND, years=5, borrowing_rate_per_year=rate)
+    mun = model.municipality
+    fund = mun.instruments[0]
+    last = model.records[-1]
+    held = fund.holdings_value_eur(model)
+    assert fund.estate.held and held > 0, "the fund should hold property at the horizon"
+    ledger = mun.ledger
+    cash = float(ledger.spend_eur[fund.name].sum() - ledger.income_eur[fund.name].sum())
+    assert np.isclose(last["net_public_cash_eur"], cash)          # the cash-only figure, under its own name
+    # capital cost: the rate per step on the net cash of the steps before
+    cum = np.cumsum(ledger.spend_eur[fund.name] - ledger.income_eur[fund.name])
+    capital = float(cum[:-1].sum() * rate / model.spy)
+    assert np.isclose(last["acquisition_fund_net_public_cost_eur"], cash + capital - held, rtol=1e-9)
+    assert np.isclose(last["net_public_cost_eur"], cash + capital - held, rtol=1e-9)
+    # property held at market value: what a sale would fetch, so a loss of value shows
+    from sim.agents.owners import market_value_eur
+    assert np.isclose(held, sum(market_value_eur(model, p) for p in fund.estate.held))
+    if rate > 0:
+        assert capital > 0
+
+
+def test_a_levy_funded_biz_has_no_capital_cost():
+    biz = [{"kind": "biz", "area": {"zones": ["core"]}, "levy_share_of_value": 0.0005, "payer": "owners"}]
+    model, _ = run(2_000_000.0, instruments=biz, years=2, borrowing_rate_per_year=0.05)
+    assert model.municipality.capital_cost_eur.get("biz", 0.0) == 0.0
+    assert abs(model.records[-1]["net_public_cost_eur"]) < 1e-6 * model.municipality.instruments[0].levied_eur

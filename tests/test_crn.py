@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 YEARS, SEED = 6, 31
 # money follows the instrument's staff hours; everything else must not move
-MONEY = {"municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "property_fund_eur"}
+MONEY = {"municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "net_public_cash_eur", "property_fund_eur"}
 
 # Instruments configured to act and draw (screen, check, negotiate, nominate) but to change nothing.
 PLACEBOS = {

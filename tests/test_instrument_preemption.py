@@ -80,5 +80,5 @@ def test_preemption_without_a_fund_buys_nothing_and_changes_nothing_but_staff():
     (ref, ins), = run_pair(_with(fund_eur=0.0), seeds=[5])
     assert ins["preemption_offers"].iloc[-1] > 0 and ins["preemption_purchases"].iloc[-1] == 0
     assert ins["staff_hours_preemption"].sum() > 0   # the designation and the answers to offers still take staff
-    own = [c for c in ref if "preemption" in c or c in ("municipal_spend_eur", "net_public_cost_eur")]
+    own = [c for c in ref if "preemption" in c or c in ("municipal_spend_eur", "net_public_cost_eur", "net_public_cash_eur")]
     assert np.array_equal(ref.drop(columns=own).to_numpy(), ins.drop(columns=own).to_numpy())

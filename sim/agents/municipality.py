@@ -93,6 +93,8 @@ class Municipality(mesa.Agent):
         self.arrears: list[list] = []       # obligations not yet paid: [instrument, account, EUR, payee or None]
         if self.allow_borrowing:
             self.ledger.open(BORROWING)
+        self.net_cash_eur: dict[str, float] = {}       # per ledger name: spend − income so far
+        self.capital_cost_eur: dict[str, float] = {}   # per ledger name: cost of the capital that cash tied up
         self.instruments = []
 
     def start_year(self) -> None:
@@ -245,6 +247,28 @@ class Municipality(mesa.Agent):
     def on_exit(self, parcel: int, business: int) -> None:
         for h in self._active("on_exit"):
             h(self.model, parcel, business)
+
+    # -- public cost -----------------------------------------------------------------
+    def count_public_cost(self) -> None:
+        """At the end of a step: each ledger name's net cash, and the cost of the capital its net
+        cash of the previous steps tied up, at ``borrowing_rate_per_year`` (an income earns it)."""
+        step = self.model.steps
+        rate = self.borrowing_rate_per_year / self.model.spy
+        # a levy-funded account (the BIZ) passes the payers' money through: no municipal capital in it
+        levy_funded = {i.name for i in self.instruments if i.levy_funded}
+        for name in self.ledger.spend_eur:
+            before = self.net_cash_eur.get(name, 0.0)
+            if name not in levy_funded:
+                self.capital_cost_eur[name] = self.capital_cost_eur.get(name, 0.0) + before * rate
+            self.net_cash_eur[name] = before + self.ledger.spend_eur[name][step] - self.ledger.income_eur[name][step]
+
+    def net_public_cost_eur(self, instrument) -> float:
+        """What an instrument has cost the public purse so far, as a public finance officer counts it:
+        cash out minus cash in (grants, purchases with their costs, staff hours at their hourly cost),
+        plus the cost of the capital tied up, minus the market value of the property it holds now."""
+        name = instrument.name
+        return (self.net_cash_eur.get(name, 0.0) + self.capital_cost_eur.get(name, 0.0)
+                - instrument.holdings_value_eur(self.model))
 
     def check_ledger(self) -> None:
         """Budgets balance: fund and budget equal their start plus bookings."""

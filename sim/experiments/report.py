@@ -81,7 +81,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "than the <em>smallest detectable difference</em> in the precision table below, which the model cannot "
         "tell apart from chance with {reps} replicates. Shares are in percent, changes of shares in percentage "
         "points (from 10% to 8% is −2 points). Amounts are in millions of euros; the net public cost is what the "
-        "municipality spends minus what it receives, over the whole period.",
+        "municipality spends minus what it receives over the whole period, plus the interest the money tied up "
+        "would have cost, minus what the property it still owns at the end would sell for.",
         "Het model heeft elk scenario {reps} keer doorgerekend (replicaties), steeds met andere toevallige "
         "gebeurtenissen: welke eigenaren verkopen, welke ondernemers beginnen of stoppen, wie er komt wonen. "
         "Replicatie i van elk scenario gebruikt hetzelfde toevalsgetal voor dezelfde beslissing over hetzelfde "
@@ -97,7 +98,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "model met {reps} replicaties niet van toeval kan onderscheiden. Aandelen staan in procenten, "
         "veranderingen van aandelen in procentpunten (van 10% naar 8% is −2 procentpunt). Bedragen staan in "
         "miljoenen euro's; de netto publieke kosten zijn de uitgaven min de inkomsten van de gemeente over de "
-        "hele periode."),
+        "hele periode, plus de rente die het vastgelegde geld had gekost, min wat het vastgoed dat de gemeente aan "
+        "het eind nog bezit bij verkoop zou opbrengen."),
     "pairing": ("in this comparison the spread of the paired differences was {median} of the spread of one "
                 "scenario on its own (median over scenarios and key measures; from {low} to {high}; 1.41 would "
                 "mean no common random numbers at all, 0 that chance cancels completely).",

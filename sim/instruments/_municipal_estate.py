@@ -310,6 +310,12 @@ class Estate:
             self.totals["resale_eur"] += price
 
     # ------------------------------------------------------------------ KPIs
+    def holdings_market_value_eur(self, model) -> float:
+        """What the parcels held would fetch if sold now (``market_value_eur``: a vacant unit at
+        today's market rent), so a fund whose buildings lost value shows it."""
+        from sim.agents.owners import market_value_eur
+        return float(sum(market_value_eur(model, p) for p in self.held))
+
     def kpis(self, model) -> dict[str, float]:
         t = self.totals
         keys = ("purchases", "purchase_eur", "renovations", "renovation_eur", "holding_cost_eur", "conversions",

@@ -149,6 +149,9 @@ class AcquisitionFund(EstateInstrument):
 
     # ------------------------------------------------------------------ hooks
     # ------------------------------------------------------------------ KPIs
+    def holdings_value_eur(self, model) -> float:
+        return self.estate.holdings_market_value_eur(model)
+
     def kpis(self, model) -> dict[str, float]:
         return {**self.estate_kpis(model),
                 "offers": float(self.offers),

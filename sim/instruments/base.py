@@ -128,6 +128,7 @@ class Instrument:
     """Lifecycle of an instrument inside a run. ``name`` keys the municipal ledger and its metrics."""
 
     config_class: ClassVar[type[InstrumentParams]]
+    levy_funded: ClassVar[bool] = False    # spends a levy, not municipal money (no capital cost: the BIZ)
 
     def __init__(self, config: InstrumentParams, index: int):
         self.config = config
@@ -155,6 +156,11 @@ class Instrument:
     def kpis(self, model: "CityModel") -> dict[str, float]:
         """Instrument-specific metrics, recorded as ``<name>_<key>`` every step (also when inactive)."""
         return {}
+
+    def holdings_value_eur(self, model: "CityModel") -> float:
+        """Market value of the property the instrument holds now (what a sale would fetch): credited
+        against its cost in ``net_public_cost_eur``. Instruments that hold nothing: 0."""
+        return 0.0
 
 
 REGISTRY: dict[str, type[Instrument]] = {}

@@ -51,6 +51,7 @@ class BizConfig(InstrumentParams):
 @register
 class Biz(Instrument):
     config_class = BizConfig
+    levy_funded = True
 
     def initialize(self, model) -> None:
         super().initialize(model)

@@ -125,6 +125,9 @@ class Preemption(EstateInstrument):
                 or use in self._buy_codes)
 
     # ------------------------------------------------------------------ KPIs
+    def holdings_value_eur(self, model) -> float:
+        return self.estate.holdings_market_value_eur(model)
+
     def kpis(self, model) -> dict[str, float]:
         return {**self.estate_kpis(model),
                 "designated": float(self.in_force(model)),
