@@ -34,7 +34,7 @@ SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/use
 
 
 ESTATE_KPI_KEYS = AREA_KPI_KEYS + (
-    "area_longterm_vacant_m2", "purchases", "purchase_eur", "renovations", "renovation_eur", "holding_cost_eur",
+    "area_longterm_vacant_m2", "purchases", "purchase_eur", "transfer_tax_eur", "renovations", "renovation_eur", "holding_cost_eur",
     "conversions", "conversion_eur", "lettings", "waiting_list_lettings", "fronts_refused", "rent_discount_eur",
     "rent_income_eur", "resales", "resale_eur", "parcels_held", "holdings_value_eur", "parcels_bound", "fund_eur")
 """The keys of ``EstateInstrument.estate_kpis``."""
@@ -66,7 +66,9 @@ class EstateParams(InstrumentParams):
     use_condition_years: Annotated[float, Field(ge=0.0, le=50.0)] = 10.0
     """Years after a resale during which new leases of the unit must be in the target mix (kettingbeding in the deed, checked at every letting while the instrument is active). Assumption."""
     transaction_cost_share: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
-    """Notary, appraisal and legal costs of a purchase, as a share of the price, paid from the fund. Assumption; add transfer tax (overdrachtsbelasting, 10.4% for non-residential property since 2023) where no exemption applies."""
+    """Notary, appraisal and legal costs of a purchase, as a share of the price, paid from the fund. Assumption."""
+    transfer_tax_share: Annotated[float, Field(ge=0.0, le=0.2)] = 0.104
+    """Transfer tax (overdrachtsbelasting) on a purchase, as a share of the price, paid from the fund: 10.4% since 2023 for all property other than an owner-occupied home, unless the supply is subject to VAT (pvdnotaris.nl, "Meer over overdrachtsbelasting"; eamakelaar.nl, 2023). 0 models a VAT-taxed supply or an exemption."""
     staff_hours_per_transaction: Annotated[float, Field(ge=0.0, le=10_000.0)] = 40.0
     """Staff hours per purchase or resale (appraisal, negotiation, deed) (h). Assumption."""
     staff_hours_per_letting: Annotated[float, Field(ge=0.0, le=1_000.0)] = 8.0
@@ -113,7 +115,8 @@ class Estate:
         self.totals[what] += eur
 
     def purchase_cost_eur(self, price_eur: float) -> float:
-        return price_eur * (1.0 + self.config.transaction_cost_share)
+        """Price plus transaction costs and transfer tax."""
+        return price_eur * (1.0 + self.config.transaction_cost_share + self.config.transfer_tax_share)
 
     def pay_purchase(self, model, parcel: int, price_eur: float) -> None:
         """The fund pays price and transaction costs; the caller (or ``Owner.sell``) then transfers.
@@ -128,6 +131,7 @@ class Estate:
         self.bound_until.pop(parcel, None)
         self.totals["purchases"] += 1
         self.totals["purchase_eur"] += price_eur
+        self.totals["transfer_tax_eur"] += price_eur * self.config.transfer_tax_share
 
     def renovation_cost_eur(self, model, parcel: int) -> float:
         par = model.parcels
@@ -318,7 +322,7 @@ class Estate:
 
     def kpis(self, model) -> dict[str, float]:
         t = self.totals
-        keys = ("purchases", "purchase_eur", "renovations", "renovation_eur", "holding_cost_eur", "conversions",
+        keys = ("purchases", "purchase_eur", "transfer_tax_eur", "renovations", "renovation_eur", "holding_cost_eur", "conversions",
                 "conversion_eur", "lettings", "waiting_list_lettings", "fronts_refused", "rent_discount_eur",
                 "rent_income_eur", "resales", "resale_eur")
         out = {k: float(t[k]) for k in keys}
