@@ -127,7 +127,7 @@ class Municipality(mesa.Agent):
         need["budget"] = need.get("budget", 0.0) + staff_hours * self.staff_cost_eur_per_hour
         for _, waiting_account, owed, _ in self.arrears:     # what already waits is paid first
             need[waiting_account] = need.get(waiting_account, 0.0) + owed
-        return all(v <= 0.0 or (a == "budget" and self.allow_borrowing) or v <= self.balance_eur(a) + 1e-6
+        return all((a == "budget" and self.allow_borrowing) or v <= self.balance_eur(a) + 1e-6
                    for a, v in need.items() if v > 0.0)
 
     def afford(self, instrument: str, eur: float = 0.0, account: str = "budget", staff_hours: float = 0.0) -> bool:

@@ -65,10 +65,10 @@ class FacadeSubsidy(Instrument):
                 break
             owner = int(par.flat("owner")[p])
             cost = (1.0 - par.flat("condition")[p]) * cost_m2 * par.flat("floor_m2")[p]
-            refused = model.municipality.refused_budget[self.name]
-            grant = self.maintenance_support(model, p, cost, commit=False)
-            if model.municipality.refused_budget[self.name] > refused:
+            if not model.municipality.afford(self.name, self._grant_eur(cost),
+                                             staff_hours=self.config.staff_hours_per_grant):
                 break                            # the municipality's money for the year is gone
+            grant = self.maintenance_support(model, p, cost, commit=False)
             if model.owners.cash_eur[owner] < cost - grant:
                 continue
             grant = self.maintenance_support(model, p, cost, commit=True)
@@ -78,7 +78,7 @@ class FacadeSubsidy(Instrument):
     def maintenance_support(self, model, parcel: int, cost_eur: float, commit: bool) -> float:
         if not self.in_area(parcel):
             return 0.0
-        grant = min(self.config.share * cost_eur, self.config.max_eur_per_parcel, self.budget_left_eur)
+        grant = self._grant_eur(cost_eur)
         if grant <= 0.0:
             return 0.0
         if not model.municipality.afford(self.name, grant, staff_hours=self.config.staff_hours_per_grant):
@@ -89,6 +89,10 @@ class FacadeSubsidy(Instrument):
             model.municipality.spend(self.name, grant)
             model.municipality.staff(self.name, self.config.staff_hours_per_grant)
         return grant
+
+    def _grant_eur(self, cost_eur: float) -> float:
+        """The grant for a renovation of ``cost_eur``: the share, capped per parcel and by the budget left."""
+        return min(self.config.share * cost_eur, self.config.max_eur_per_parcel, self.budget_left_eur)
 
     def kpis(self, model) -> dict[str, float]:
         return {**area_kpis(model, self.area_mask), "grants": float(self.grants)}
