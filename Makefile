@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-py$(PY_VERSION)
 # test processes: one per core (pytest-xdist); TEST_WORKERS=0 runs in this process
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench bench-sweep bench-crn golden install clean
+.PHONY: run test bench bench-sweep bench-crn evidence golden install clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY_VERSION)" || { echo "make: no usable Python (PYTHON='$(PYTHON)'); install Python >= 3.11 or set PYTHON=" >&2; exit 1; }
@@ -39,6 +39,11 @@ bench-sweep: $(STAMP)
 
 bench-crn: $(STAMP)
 	$(BIN)/python bench/crn.py --replicates 16 --years 10 --workers 2
+
+# The model's side of docs/evidence.md: each instrument against itself switched off, 16 replicates
+# on common random numbers, 20 years (about 5 minutes on 2 cores); writes results/evidence/.
+evidence: $(STAMP)
+	$(BIN)/python experiments/evidence.py --replicates 16
 
 # Rewrite the stored baseline metrics that tests/test_golden.py compares against (only when a
 # change of model results is intended; say so in the commit).
