@@ -15,8 +15,8 @@ from sim.scenario import Scenario
 OVER_AMBITIOUS = [
     {"kind": "facade_subsidy", "area": {"zones": ["shopping"]}, "share": 0.5, "budget_eur_per_year": 2_000_000,
      "eligible_below": 0.95},
-    {"kind": "transformation_subsidy", "area": {"zones": ["edge", "residential"]}, "basis": "per_m2",
-     "eur_per_m2": 650, "budget_eur": 20_000_000},
+    {"kind": "transformation_subsidy", "area": {"zones": ["edge", "residential"]},
+     "budget_eur": 20_000_000},
     {"kind": "rent_subsidy", "area": {"zones": ["shopping"]}, "sectors": ["craft", "culture", "independent"],
      "share": 0.5, "budget_eur": 10_000_000},
     {"kind": "bibob", "sectors": ["services", "independent", "daily", "horeca"], "screenings_per_year": 400},
