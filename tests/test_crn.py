@@ -24,7 +24,7 @@ PLACEBOS = {
     "bibob": {"kind": "bibob", "sectors": ["services", "independent", "daily", "horeca"], "screenings_per_year": 200,
               "detection_probability": 0.0, "false_positive_probability": 0.0, "checks_per_year": 40},
     "acquisition_fund": {"kind": "acquisition_fund", "area": {"zones": ["all"]}, "premium_share": 0.0,
-                         "owner_markup_max": 0.3, "offers_per_year": 24, "front_signals_per_year": 0.5},
+                         "willing_share": 0.0, "owner_markup_max": 0.3, "offers_per_year": 24, "front_signals_per_year": 0.5},
     "vacancy_ordinance": {"kind": "vacancy_ordinance", "area": {"zones": ["core"]}, "sectors": ["office"],
                           "fine_eur": 0.0, "candidates_per_nomination": 5, "nominate": True,
                           "consultation_review_probability": 0.0,

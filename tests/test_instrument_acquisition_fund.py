@@ -1,20 +1,29 @@
-"""acquisition_fund: long-term vacancy in the area falls vs the baseline (CRN); the fund revolves
-(rents and resales booked as income) and never goes negative; negotiations stay within capacity;
-known fronts are closed; no fund changes nothing."""
+"""acquisition_fund: purchases at market value after a negotiation of months and the council's decision;
+the money of pending deals is reserved (the fund never overcommits or goes negative); the pace per EUR 10M
+lands in the evidence range (Rotterdam: 4 shops in ~2.5 years with EUR 9M); resales can lose money;
+long-term vacancy in the area falls a little and known fronts are closed (CRN); no fund changes nothing."""
 
 import numpy as np
 import pytest
 
-from crn import load, mean_over, run_pair
+from crn import HORIZON_YEARS, load, mean_over, run_pair
+from sim.model import CityModel
 from sim.outputs import simulate
+from sim.scenario import ScenarioError
+from sim.uses import CONVERSION, VACANT
 
 SCENARIO = "scenarios/instruments/acquisition_fund.yaml"
+PACE_RANGE = (1.0, 4.0)   # purchases a year per EUR 10M of fund: Rotterdam's start ~1.8, at most ~4 (docs)
 
 
-def _with(**settings):
-    """The scenario (3-year horizon) with its acquisition_fund settings changed."""
+def _with(horizon_years=3, **settings):
+    """The scenario with its acquisition_fund settings changed."""
     inst = {**load(SCENARIO).instruments[0].model_dump(mode="json"), **settings}
-    return load(SCENARIO, horizon_years=3, instruments=[inst])
+    return load(SCENARIO, horizon_years=horizon_years, instruments=[inst])
+
+
+def _wide(result):
+    return result.metrics.pivot_table(index="step", columns="metric", values="value", observed=True)
 
 
 @pytest.fixture(scope="module")
@@ -22,33 +31,93 @@ def pairs():
     return run_pair(load(SCENARIO))
 
 
-def test_acquisition_fund_cuts_longterm_vacancy_in_the_area(pairs):
+def test_acquisition_fund_cuts_longterm_vacancy_in_the_area_a_little(pairs):
+    # at the evidence-true pace (about one purchase a year) the fund holds a handful of units: the effect is small
     ref, ins = mean_over(pairs, "acquisition_fund_area_longterm_vacant_m2")
-    assert ins < 0.8 * ref, f"floor vacant > 1 year in the area (m2): with the fund {ins:.0f}, without {ref:.0f}"
+    assert 0.7 * ref < ins < ref, f"floor vacant > 1 year in the area (m2): with the fund {ins:.0f}, without {ref:.0f}"
     ref, ins = mean_over(pairs, "acquisition_fund_area_longterm_vacancy_1y")
     assert ins < ref, f"share of vacant floor vacant > 1 year in the area: with the fund {ins:.3f}, without {ref:.3f}"
+
+
+def test_pace_per_ten_million_lands_in_the_evidence_range(pairs):
+    cfg = load(SCENARIO).instruments[0]
+    per_10m = cfg.fund_eur / 1e7
+    spy = 4
+    whole = np.mean([ins["acquisition_fund_purchases"].iloc[-1] for _, ins in pairs]) / HORIZON_YEARS / per_10m
+    start = np.mean([ins["acquisition_fund_purchases"].loc[3 * spy] for _, ins in pairs]) / 3 / per_10m
+    lo, hi = PACE_RANGE
+    assert lo <= whole <= hi, f"{whole:.2f} purchases a year per EUR 10M over {HORIZON_YEARS} years, range {PACE_RANGE}"
+    assert lo <= start <= hi, f"{start:.2f} purchases a year per EUR 10M in the first 3 years, range {PACE_RANGE}"
+
+
+def test_a_purchase_takes_its_negotiation_and_decision_time(pairs):
+    cfg = load(SCENARIO).instruments[0]
+    lag = round((cfg.negotiation_months + cfg.decision_months) / 12 * 4)
+    assert lag >= 2
+    for _, ins in pairs:
+        bought = ins["acquisition_fund_purchases"]
+        agreed = ins["acquisition_fund_offers_accepted"]
+        # what is bought by step k was agreed by step k - lag at the latest
+        early = bought.to_numpy()[lag:] - agreed.to_numpy()[:-lag]
+        assert early.max() <= 0, f"purchases ahead of agreements {lag} steps earlier: {early.max():.0f}"
+        assert bought.loc[:lag].max() == 0, "a purchase within the first steps after the first offer"
+        last = ins.iloc[-1]
+        assert (last["acquisition_fund_purchases"] + last["acquisition_fund_deals_pending"]
+                + last["acquisition_fund_deals_fallen_through"] == last["acquisition_fund_offers_accepted"])
 
 
 def test_the_fund_revolves_and_never_goes_negative(pairs):
     for ref, ins in pairs:
         last = ins.iloc[-1]
-        assert last["acquisition_fund_resales"] > 0, "let units bought in the first years are resold after 5 years"
         income = ins["income_eur_acquisition_fund"].sum()
         back = last["acquisition_fund_rent_income_eur"] + last["acquisition_fund_resale_eur"]
         assert np.isclose(income, back) and income > 0, f"income booked {income:.0f}, rents + resales {back:.0f}"
-        assert ins["property_fund_eur"].min() >= 0.0, f"fund went negative: {ins['property_fund_eur'].min():.0f}"
+        free = ins["property_fund_eur"] - ins["acquisition_fund_reserved_eur"]
+        assert free.min() >= -1e-6, f"the fund fell below what pending deals reserved: {free.min():.0f}"
         assert ref["acquisition_fund_purchases"].iloc[-1] == 0
 
 
-def test_negotiations_stay_within_staff_capacity(pairs):
-    capacity = load(SCENARIO).instruments[0].offers_per_year
-    for _, ins in pairs:
-        offers = ins["acquisition_fund_offers"]
-        per_year = offers.loc[::4].diff().dropna()          # steps 0, 4, 8, ...: calendar years
-        assert per_year.max() <= capacity + 1, f"{per_year.max():.0f} negotiations in a year, capacity {capacity:.0f}"
-        last = ins.iloc[-1]
-        accepted = last["acquisition_fund_offers"] - last["acquisition_fund_offers_refused"]
-        assert last["acquisition_fund_purchases"] == accepted, "a purchase without an accepted offer"
+def test_pending_deals_reserve_the_money_so_the_fund_cannot_overcommit():
+    # every approached owner willing, capacity far above the money: the reservations bind, not the staff
+    w = _wide(simulate(_with(fund_eur=1_000_000.0, willing_share=1.0, offers_per_year=40.0), seed=22))
+    assert w["acquisition_fund_deals_pending"].max() >= 1
+    free = w["property_fund_eur"] - w["acquisition_fund_reserved_eur"]
+    assert free.min() >= -1e-6, f"reserved more than the fund holds: free money {free.min():.0f}"
+    assert w["acquisition_fund_arrears_eur"].max() == 0, "a purchase was left unpaid"
+    bought = w["acquisition_fund_purchases"].iloc[-1]
+    assert 1 <= bought <= 6, f"a EUR 1M fund bought {bought:.0f} parcels"
+    spent = w["acquisition_fund_purchase_eur"].iloc[-1] * 1.124
+    assert spent <= 1_000_000.0 + w["income_eur_acquisition_fund"].sum() + 1e-6
+
+
+def test_a_resale_books_a_loss_when_the_market_value_fell_and_a_gain_when_it_rose():
+    model = CityModel(_with(horizon_years=4, resale_after_years=50.0, willing_share=1.0, offers_per_year=12.0), seed=22)
+    fund = model.municipality.instruments[0]
+    est = fund.estate
+    let = []
+    for _ in range(model.spec.n_steps):
+        model.step()
+        use = model.parcels.flat("use")
+        let = [p for p in est.held if int(use[p]) not in (VACANT, CONVERSION)]
+        if len(let) >= 2:
+            break
+    assert len(let) >= 2, "the fund should have let at least two of its units"
+    value = model.parcels.flat("value_eur")
+    disc = 1.0 - fund.config.use_condition_value_discount
+    fell, rose = let[:2]
+    value[fell] = 0.6 * est.basis[fell] / disc        # the market fell: the resale fetches 60% of what went in
+    value[rose] = 1.5 * est.basis[rose] / disc        # the market rose: 150%
+    for p in (fell, rose):
+        est.held[p] = -10_000                         # bought long ago: due for resale (after 50 years)
+    before = dict(est.totals)
+    basis = {p: est.basis[p] for p in (fell, rose)}
+    est._resell(model)
+    sold = [p for p in (fell, rose) if p not in est.held]
+    assert sold == [fell, rose], f"both units should have found a buyer, sold {sold}"
+    gain = est.totals["resale_gain_eur"] - before.get("resale_gain_eur", 0.0)
+    expected = -0.4 * basis[fell] + 0.5 * basis[rose]
+    assert np.isclose(gain, expected), f"gain booked {gain:.0f}, expected {expected:.0f}"
+    assert est.totals["resales_at_loss"] - before.get("resales_at_loss", 0) == 1, "one of the two resales lost money"
 
 
 def test_known_fronts_are_bought_out_and_closed(pairs):
@@ -58,12 +127,10 @@ def test_known_fronts_are_bought_out_and_closed(pairs):
     assert ins < ref, f"active fronts: with the fund {ins:.1f}, without {ref:.1f}"
 
 
-def test_a_small_fund_buys_what_it_can_pay_for_and_stays_positive():
-    w = simulate(_with(fund_eur=1_000_000.0), seed=22).metrics.pivot_table(
-        index="step", columns="metric", values="value", observed=True)
-    bought = w["acquisition_fund_purchases"].iloc[-1]
-    assert 1 <= bought <= 6, f"a EUR 1M fund bought {bought:.0f} parcels"
-    assert w["property_fund_eur"].min() >= 0.0, f"fund went negative: {w['property_fund_eur'].min():.0f}"
+def test_bad_settings_give_a_clear_error():
+    for key, bad in (("willing_share", 1.5), ("negotiation_months", -1.0), ("premium_share", 0.9)):
+        with pytest.raises(ScenarioError, match=key):
+            _with(**{key: bad})
 
 
 def test_acquisition_fund_without_a_fund_changes_nothing():

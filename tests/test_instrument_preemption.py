@@ -1,11 +1,14 @@
 """preemption: municipal ownership and craft/culture floor in the area rise vs the baseline (CRN);
-the fund never goes negative; no owner is forced to sell; the designation lapses; no fund buys nothing."""
+a purchase waits for the decision, the negotiation and the council (months); without agreement the
+owner withdraws or the court sets the price; pending deals reserve the fund, which never goes negative;
+no owner is forced to sell; the designation lapses; no fund buys nothing."""
 
 import numpy as np
 import pytest
 
 from crn import load, mean_over, run_pair
 from sim.outputs import simulate
+from sim.scenario import ScenarioError
 
 SCENARIO = "scenarios/instruments/preemption.yaml"
 SHORT_YEARS = 3                      # horizon of the limit checks: enough for several offers and purchases
@@ -40,8 +43,12 @@ def test_preemption_buys_only_what_is_offered_and_the_fund_pays_for(pairs):
     fund0 = load(SCENARIO).instruments[0].fund_eur
     for ref, ins in pairs:
         last = ins.iloc[-1]
-        assert 0 < last["preemption_purchases"] == last["preemption_offers"] - last["preemption_offers_declined"]
-        assert ins["property_fund_eur"].min() >= 0.0, f"fund went negative: {ins['property_fund_eur'].min():.0f}"
+        wanted = last["preemption_offers"] - last["preemption_offers_declined"]
+        settled = (last["preemption_purchases"] + last["preemption_offers_withdrawn"]
+                   + last["preemption_deals_pending"] + last["preemption_deals_fallen_through"])
+        assert 0 < last["preemption_purchases"] and settled == wanted, f"wanted {wanted:.0f}, accounted for {settled:.0f}"
+        free = ins["property_fund_eur"] - ins["preemption_reserved_eur"]
+        assert free.min() >= -1e-6, f"the fund fell below what pending deals reserved: {free.min():.0f}"
         # purchases are paid from the capital plus what came back (rents, resales), never more
         back = last["preemption_rent_income_eur"] + last["preemption_resale_eur"]
         assert last["preemption_purchase_eur"] <= fund0 + back
@@ -49,11 +56,52 @@ def test_preemption_buys_only_what_is_offered_and_the_fund_pays_for(pairs):
         assert ref["property_fund_eur"].iloc[-1] == fund0
 
 
+def _lag_steps(c, court=False) -> int:
+    months = 12 * c.decision_weeks / 52 + c.negotiation_months + c.decision_months + (c.court_months if court else 0)
+    return round(months / 12 * 4)
+
+
+def test_a_purchase_waits_for_the_decision_negotiation_and_council(pairs):
+    lag = _lag_steps(load(SCENARIO).instruments[0])
+    assert lag >= 2
+    for _, ins in pairs:
+        bought = ins["preemption_purchases"].to_numpy()
+        wanted = (ins["preemption_offers"] - ins["preemption_offers_declined"]).to_numpy()
+        early = bought[lag:] - wanted[:-lag]
+        assert early.max() <= 0, f"purchases ahead of the offers wanted {lag} steps earlier: {early.max():.0f}"
+        assert bought[:lag + 1].max() == 0, "a purchase within the first steps after the designation"
+
+
+def test_without_agreement_the_owner_withdraws_or_the_court_sets_the_price():
+    w = _wide(simulate(_with(agree_share=0.0, owner_withdraws_share=1.0), seed=22))
+    assert w["preemption_offers_withdrawn"].iloc[-1] > 0
+    assert w["preemption_purchases"].iloc[-1] == 0, "an owner who withdrew was made to sell"
+    assert w["preemption_area_municipal_parcels"].iloc[-1] == 0
+    c = load(SCENARIO).instruments[0]
+    w = _wide(simulate(_with(horizon_years=4, agree_share=0.0, owner_withdraws_share=0.0), seed=22))
+    cases = w["preemption_court_cases"]
+    assert cases.iloc[-1] > 0 and w["preemption_court_cost_eur"].iloc[-1] == cases.iloc[-1] * c.court_cost_eur
+    bought = w["preemption_purchases"].to_numpy()
+    lag = _lag_steps(c, court=True)
+    assert bought[lag:].max() > 0, "the court's price should lead to purchases"
+    early = bought[lag:] - cases.to_numpy()[:-lag]
+    assert early.max() <= 0 and bought[:lag + 1].max() == 0, f"a purchase before the court ruled (lag {lag} steps)"
+
+
+def test_bad_settings_give_a_clear_error():
+    for key, bad in (("agree_share", 1.2), ("court_months", -3.0), ("decision_weeks", 60.0)):
+        with pytest.raises(ScenarioError, match=key):
+            _with(**{key: bad})
+
+
 def test_a_small_fund_limits_purchases_and_never_goes_negative():
     w = _wide(simulate(_with(fund_eur=600_000.0), seed=22))
     assert w["preemption_purchases"].iloc[-1] >= 1, "a EUR 0.6M fund should buy something in 3 years"
     assert w["preemption_offers_unaffordable"].iloc[-1] > 0, "the small fund should have had to decline wanted parcels"
     assert w["property_fund_eur"].min() >= 0.0, f"fund went negative: {w['property_fund_eur'].min():.0f}"
+    free = w["property_fund_eur"] - w["preemption_reserved_eur"]
+    assert free.min() >= -1e-6, f"reserved more than the fund holds: free money {free.min():.0f}"
+    assert w["preemption_arrears_eur"].max() == 0, "a purchase was left unpaid"
     assert w["preemption_purchase_eur"].iloc[-1] <= 600_000.0 + w["income_eur_preemption"].sum()
 
 
@@ -73,7 +121,9 @@ def test_designation_lapses_after_its_period():
     offers = w["preemption_offers"]
     assert offers.loc[5] > 0, "owners should have offered parcels while the designation was in force"
     assert offers.loc[5:].nunique() == 1, "offers after the designation lapsed"
-    assert w["preemption_purchases"].loc[5:].nunique() == 1, "purchases after the designation lapsed"
+    # negotiations opened while it was in force run their course (at most the court route), none after
+    last_close = 5 + _lag_steps(load(SCENARIO).instruments[0], court=True)
+    assert w["preemption_purchases"].loc[last_close:].nunique() == 1, "purchases of offers made after the lapse"
 
 
 def test_preemption_without_a_fund_buys_nothing_and_changes_nothing_but_staff():

@@ -208,13 +208,19 @@ class Municipality(mesa.Agent):
         year = self.model.year
         return [getattr(i, hook) for i in self.instruments if hasattr(i, hook) and i.active(year)]
 
-    def first_refusal(self, parcel: int, price_eur: float) -> bool:
+    def first_refusal(self, parcel: int, price_eur: float) -> bool | None:
         """An owner decided to sell: does the municipality buy first? (pre-emption)
 
         Instruments are asked in scenario order; a True answer means that instrument
-        bought and paid, so nobody after it is asked (``any`` stops at the first True).
+        bought and paid, None that it negotiates to buy (the sale waits: the owner neither
+        sells to a third party now nor is made to sell); either way nobody after it is asked.
+        False: the owner sells freely.
         """
-        return any(h(self.model, parcel, price_eur) for h in self._active("first_refusal"))
+        for h in self._active("first_refusal"):
+            answer = h(self.model, parcel, price_eur)
+            if answer is None or answer:
+                return answer
+        return False
 
     def screen_lease(self, parcel: int, sector: int, is_front: bool) -> bool:
         """May this lease go ahead? (integrity screening, use-mix rules, municipal letting policy)"""

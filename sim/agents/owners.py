@@ -201,7 +201,10 @@ class Owner(mesa.Agent):
         m = self.model
         for p in parcels:
             price = market_value_eur(m, p) * (1.0 - discount)
-            if m.municipality.first_refusal(p, price):
+            answer = m.municipality.first_refusal(p, price)
+            if answer is None:
+                continue              # the municipality negotiates under its pre-emption right: the sale waits
+            if answer:
                 buyer = m.municipality_owner_slot
             else:
                 buyer = m.draw_buyer(p, exclude=self.slot)

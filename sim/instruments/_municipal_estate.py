@@ -11,10 +11,21 @@ housing, and resells let units after a holding period with use conditions
 (kettingbeding) that keep the target mix. ``collect_municipal_rents`` moves the
 rents the municipality earned as owner into the fund, so the fund revolves.
 
+Deals take time. A purchase is agreed in a negotiation that runs for months
+(an independent appraisal first, then talks, then the college's decision with
+the council's consent); while it is pending, its price, costs and the works on
+purchase are reserved in the fund (``reserve``), so the fund cannot promise the
+same euro twice: every other payment from the fund sees only the money not
+reserved. ``due`` hands over the deals whose time has come and ``close`` completes a purchase.
+
 Money: purchases, transaction costs, renovations and conversions are paid from
-the fund and only when the fund can pay; holding costs are paid from the fund
-and, if it has run dry, from the annual budget; rents and resale prices return
-to the fund. The fund never goes negative.
+the fund and only when its free (unreserved) money can pay; holding costs are
+paid from the free money and, beyond it, from the annual budget; rents and
+resale prices return to the fund. The fund never goes negative, and never below
+what pending deals reserved. Each parcel keeps its cost basis (price with tax
+and costs, works, conversion, its holding costs); a resale books its gain or
+loss against it (``resale_gain_eur``: negative when the fund sold for less than
+it put in).
 """
 
 from __future__ import annotations
@@ -36,7 +47,9 @@ SectorName = Literal[COMMERCIAL_NAMES]   # the commercial use classes of sim/use
 ESTATE_KPI_KEYS = AREA_KPI_KEYS + (
     "area_longterm_vacant_m2", "purchases", "purchase_eur", "transfer_tax_eur", "renovations", "renovation_eur", "holding_cost_eur",
     "conversions", "conversion_eur", "lettings", "waiting_list_lettings", "fronts_refused", "rent_discount_eur",
-    "rent_income_eur", "resales", "resale_eur", "parcels_held", "holdings_value_eur", "parcels_bound", "fund_eur")
+    "rent_income_eur", "resales", "resale_eur", "resale_gain_eur", "resales_at_loss", "appraisal_eur",
+    "deals_pending", "reserved_eur", "deals_fallen_through", "parcels_held", "holdings_value_eur", "parcels_bound",
+    "fund_eur")
 """The keys of ``EstateInstrument.estate_kpis``."""
 
 
@@ -46,7 +59,7 @@ class EstateParams(InstrumentParams):
     kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS
 
     fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 10_000_000.0
-    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 10M: assumption, near Rotterdam's EUR 9M fund for buying shop premises (2021; NOS, 2024)."""
+    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 10M: assumption, near Rotterdam's EUR 9M fund for buying shop premises (2021; NOS, 2024); both instruments set their own default (EUR 5M for one midsize centre)."""
     target_mix: dict[SectorName, Annotated[float, Field(ge=0.0)]] = {"craft": 0.4, "culture": 0.3, "independent": 0.3}
     """Sectors the municipality lets its units to, with relative weights for the waiting list (the desired mix); other sectors are refused on its units. Default: makers, culture and independent retail (the uses priced out of Dutch centres); weights are an assumption."""
     rent_discount_share: Annotated[float, Field(ge=0.0, le=0.9)] = 0.3
@@ -62,7 +75,7 @@ class EstateParams(InstrumentParams):
     convert_after_years: Annotated[float, Field(ge=0.0, le=50.0)] | None = 3.0
     """A municipal unit still vacant this many years after purchase is converted to housing where zoning permits housing on the ground floor, paid from the fund (years; null: never). Assumption."""
     resale_after_years: Annotated[float, Field(ge=0.0, le=50.0)] | None = 5.0
-    """Let (or converted) municipal units are resold at market value this many years after purchase, with use conditions (years; null: never resell). Vacant units are kept until let. Default 5: assumption (a revolving fund resells within about 5 years)."""
+    """Let (or converted) municipal units are resold at market value this many years after purchase, with use conditions (years; null: never resell). Vacant units are kept until let. Default 5: Rotterdam's Fonds Vitale Kerngebieden aims to resell within 5 years (gemeente.nu, 2024)."""
     use_condition_years: Annotated[float, Field(ge=0.0, le=50.0)] = 10.0
     """Years after a resale during which new leases of the unit must be in the target mix (kettingbeding in the deed, checked at every letting while the instrument is active). Assumption."""
     transaction_cost_share: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
@@ -73,6 +86,16 @@ class EstateParams(InstrumentParams):
     """Staff hours per purchase or resale (appraisal, negotiation, deed) (h). Assumption."""
     staff_hours_per_letting: Annotated[float, Field(ge=0.0, le=1_000.0)] = 8.0
     """Staff hours per letting of a municipal unit (matching, screening, lease) (h). Assumption."""
+    appraisal_eur: Annotated[float, Field(ge=0.0, le=100_000.0)] = 3_000.0
+    """Fee of the independent appraiser who values a parcel before the municipality negotiates (EUR, from the annual budget). A price set by an independent valuation before the negotiations is how a public body shows it pays market value and no state aid (European Commission communication on land and buildings, as applied to purchases: europadecentraal.nl, "Grondprijs voor maatschappelijke doelen en staatssteun"; vastgoedjournaal.nl). Amount: assumption (a commercial valuation report)."""
+    negotiation_months: Annotated[float, Field(ge=0.0, le=36.0)] = 6.0
+    """Months from the opening of a negotiation (appraisal, offer, talks, due diligence) to the agreement in principle (months). Assumption, within the 6-12 months of a municipal purchase of let commercial property; Rotterdam's fund (2021) needed until 2024 for its first four shops (NOS, 8 May 2024)."""
+    decision_months: Annotated[float, Field(ge=0.0, le=12.0)] = 2.0
+    """Months for the decision that makes the purchase final: a college decision after the council could state its wishes and objections (Gemeentewet art. 169 lid 4; art. 160) (months). Assumption (one council cycle)."""
+    staff_hours_per_decision: Annotated[float, Field(ge=0.0, le=1_000.0)] = 16.0
+    """Staff hours for the college proposal and the council information per purchase (h). Assumption."""
+    use_condition_value_discount: Annotated[float, Field(ge=0.0, le=0.5)] = 0.05
+    """Discount on the market value at resale for the use conditions (kettingbeding) the buyer accepts (share). Assumption (conditions narrow the tenants a buyer may take)."""
 
     @model_validator(mode="after")
     def _some_target(self) -> "EstateParams":
@@ -94,25 +117,80 @@ class Estate:
         self.held: dict[int, int] = {}          # parcel -> step of purchase
         self.bound_until: dict[int, int] = {}   # resold parcel -> last step its use condition binds
         self.totals: Counter = Counter()        # cumulative counts and euros (see kpis)
+        self.pending: dict[int, dict] = {}      # parcel -> deal under negotiation (see ``reserve``)
+        self.basis: dict[int, float] = {}       # held parcel -> what the fund put into it so far (EUR)
         # the council's capital joins the one municipal fund; the start value keeps check_ledger balanced
         model.municipality.fund_eur += config.fund_eur
         model.municipality.fund_start_eur += config.fund_eur
 
     # ------------------------------------------------------------------ money
-    def can_pay(self, model, eur: float) -> bool:
-        return model.municipality.fund_eur >= eur
+    def reserved_eur(self) -> float:
+        return float(sum(d["reserved_eur"] for d in self.pending.values()))
 
-    def pay(self, model, eur: float, what: str) -> None:
-        """Pay from the fund; what it cannot cover comes from the annual budget (the fund never goes negative)."""
+    def free_fund_eur(self, model) -> float:
+        """The fund less what the pending deals of every estate in the scenario reserved (they share one fund)."""
+        reserved = sum(i.estate.reserved_eur() for i in model.municipality.instruments
+                       if isinstance(getattr(i, "estate", None), Estate))
+        return model.municipality.fund_eur - reserved
+
+    def can_pay(self, model, eur: float) -> bool:
+        return self.free_fund_eur(model) >= eur
+
+    def pay(self, model, eur: float, what: str, parcels=None) -> None:
+        """Pay from the fund's free money; what it cannot cover comes from the annual budget (the fund
+        never goes negative and reserved money stays reserved). ``parcels`` (with their shares) carry the cost
+        in their cost basis."""
         if eur <= 0.0:
             return
         m = model.municipality
-        from_fund = min(eur, max(m.fund_eur, 0.0))
+        from_fund = min(eur, max(self.free_fund_eur(model), 0.0))
         if from_fund > 0.0:
             m.spend(self.name, from_fund, from_fund=True)
         if eur - from_fund > 0.0:
             m.spend(self.name, eur - from_fund)
         self.totals[what] += eur
+        for p, share in (parcels or {}).items():
+            self.basis[p] = self.basis.get(p, 0.0) + eur * share
+
+    # ------------------------------------------------------------------ deals
+    def months_to_steps(self, model, months: float) -> int:
+        return int(round(months / 12.0 * model.spy))
+
+    def appraise(self, model) -> bool:
+        """Commission the independent appraisal that opens a deal (budget); False if the budget cannot pay it."""
+        if not model.municipality.afford(self.name, eur=self.config.appraisal_eur):
+            return False
+        model.municipality.spend(self.name, self.config.appraisal_eur)
+        self.totals["appraisal_eur"] += self.config.appraisal_eur
+        return True
+
+    def reserve(self, model, parcel: int, seller: int, price_eur: float, close_step: int, **terms) -> dict:
+        """Open a pending deal: its price with tax and costs and the works on purchase are reserved in the fund."""
+        reserved = self.purchase_cost_eur(price_eur) + self.renovation_cost_eur(model, parcel)
+        deal = {"seller": seller, "price_eur": price_eur, "reserved_eur": reserved, "close_step": close_step, **terms}
+        self.pending[parcel] = deal
+        return deal
+
+    def due(self, model) -> list[tuple[int, dict]]:
+        """Deals whose time has come, in the order they were opened; they leave ``pending`` (the money is free again)."""
+        out = [(p, d) for p, d in self.pending.items() if d["close_step"] <= model.steps]
+        for p, _ in out:
+            del self.pending[p]
+        return out
+
+    def close(self, model, parcel: int, deal: dict) -> bool:
+        """Complete a purchase agreed in a deal: the council's decision (staff), the fund pays, the parcel transfers.
+        Falls through (False) if the seller no longer owns the parcel or it is under conversion."""
+        from sim.agents.owners import transfer
+        par = model.parcels
+        seller = deal["seller"]
+        if int(par.flat("owner")[parcel]) != seller or par.flat("use")[parcel] == CONVERSION:
+            self.totals["deals_fallen_through"] += 1
+            return False
+        model.municipality.staff(self.name, self.config.staff_hours_per_decision)
+        self.pay_purchase(model, parcel, deal["price_eur"])
+        transfer(model, parcel, seller, model.municipality_owner_slot, deal["price_eur"])
+        return True
 
     def purchase_cost_eur(self, price_eur: float) -> float:
         """Price plus transaction costs and transfer tax."""
@@ -128,6 +206,7 @@ class Estate:
         model.owners.cash_eur[model.municipality_owner_slot] += price_eur
         model.municipality.staff(self.name, self.config.staff_hours_per_transaction)
         self.held[parcel] = model.steps
+        self.basis[parcel] = self.purchase_cost_eur(price_eur)
         self.bound_until.pop(parcel, None)
         self.totals["purchases"] += 1
         self.totals["purchase_eur"] += price_eur
@@ -143,7 +222,7 @@ class Estate:
         cost = self.renovation_cost_eur(model, parcel)
         if cost <= 0.0 or not self.can_pay(model, cost):
             return
-        self.pay(model, cost, "renovation_eur")
+        self.pay(model, cost, "renovation_eur", {parcel: 1.0})
         model.parcels.flat("condition")[parcel] = 1.0
         self.totals["renovations"] += 1
 
@@ -176,6 +255,7 @@ class Estate:
         owner = model.parcels.flat("owner")
         for p in [p for p in self.held if owner[p] != model.municipality_owner_slot]:
             del self.held[p]
+            self.basis.pop(p, None)
 
     def _count_discount(self, model) -> None:
         """Rent forgone on let units: contract rent below market (no cash flow; a KPI, not a ledger entry)."""
@@ -190,8 +270,10 @@ class Estate:
         """Units without rent cost taxes, insurance and security; let units carry theirs in the opex share."""
         idle = self._held_where(model, lambda par, ps: np.isin(par.flat("use")[ps], (VACANT, CONVERSION)))
         if idle:
-            value = model.parcels.flat("value_eur")[idle].sum()
-            self.pay(model, self.config.vacant_holding_cost_share_per_year * value / model.spy, "holding_cost_eur")
+            values = model.parcels.flat("value_eur")[idle]
+            value = values.sum()
+            shares = dict(zip(idle, (values / value).tolist())) if value > 0.0 else {}
+            self.pay(model, self.config.vacant_holding_cost_share_per_year * value / model.spy, "holding_cost_eur", shares)
 
     def set_asking(self, model, parcel: int) -> None:
         """The municipality asks the discounted market rent; it, not the owners' review routine, sets this rent."""
@@ -271,7 +353,7 @@ class Estate:
             cost = model.context["construction_cost_eur_m2"] * par.flat("floor_m2")[p]
             if self.held[p] > due_step or not self.can_pay(model, cost):
                 continue
-            self.pay(model, cost, "conversion_eur")
+            self.pay(model, cost, "conversion_eur", {p: 1.0})
             self._start_conversion(model, p)
 
     def _start_conversion(self, model, parcel: int) -> None:
@@ -290,7 +372,8 @@ class Estate:
         self.totals["conversions"] += 1
 
     def _resell(self, model) -> None:
-        """Let or converted units held long enough go to a drawn buyer at market value, with use conditions."""
+        """Let or converted units held long enough go to a drawn buyer at market value less the value of the use
+        conditions; the gain or loss against what the fund put in is booked (``resale_gain_eur``)."""
         from sim.agents.owners import transfer
         years = self.config.resale_after_years
         if years is None:
@@ -303,7 +386,7 @@ class Estate:
             buyer = model.draw_buyer(p, exclude=slot)
             if buyer < 0:
                 continue
-            price = float(model.parcels.flat("value_eur")[p])
+            price = float(model.parcels.flat("value_eur")[p]) * (1.0 - self.config.use_condition_value_discount)
             transfer(model, p, slot, buyer, price)
             model.owners.cash_eur[slot] -= price      # transfer paid the seller's account: the price goes to the fund
             model.municipality.receive(self.name, price, to_fund=True)
@@ -312,6 +395,9 @@ class Estate:
             self.bound_until[p] = model.steps + int(round(self.config.use_condition_years * model.spy))
             self.totals["resales"] += 1
             self.totals["resale_eur"] += price
+            gain = price - self.basis.pop(p, 0.0)
+            self.totals["resale_gain_eur"] += gain
+            self.totals["resales_at_loss"] += gain < 0.0
 
     # ------------------------------------------------------------------ KPIs
     def holdings_market_value_eur(self, model) -> float:
@@ -324,8 +410,11 @@ class Estate:
         t = self.totals
         keys = ("purchases", "purchase_eur", "transfer_tax_eur", "renovations", "renovation_eur", "holding_cost_eur", "conversions",
                 "conversion_eur", "lettings", "waiting_list_lettings", "fronts_refused", "rent_discount_eur",
-                "rent_income_eur", "resales", "resale_eur")
+                "rent_income_eur", "resales", "resale_eur", "resale_gain_eur", "resales_at_loss", "appraisal_eur",
+                "deals_fallen_through")
         out = {k: float(t[k]) for k in keys}
+        out["deals_pending"] = float(len(self.pending))
+        out["reserved_eur"] = self.reserved_eur()
         out["parcels_held"] = float(len(self.held))
         held = np.fromiter(self.held, dtype=np.int64, count=len(self.held))
         # market value of the parcels held: what the fund's capital is tied up in

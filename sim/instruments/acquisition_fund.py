@@ -4,20 +4,25 @@ Mechanics: every step the fund approaches owners in the area, within a staff
 capacity of ``offers_per_year`` negotiations: first parcels with a criminal
 front the municipality knows of (police and RIEC signals reach it at
 ``front_signals_per_year``), then units vacant for ``min_vacant_years`` or more
-(longest first), then decayed buildings (worst first). It offers market value
-plus ``premium_share``; an owner accepts when the offer beats its reservation
-price (market value times a markup drawn up to ``owner_markup_max``), and an
-owner who refused is approached again after ``retry_after_years``. On purchase
-(``transfer``) a front tenant is closed (``Business.screened_out``) and the
-building is renovated to condition 1. The units are then managed as a municipal
-estate (``_municipal_estate.py``): let to the target mix at a discount,
+(longest first), then decayed buildings (worst first). Each negotiation opens
+with an independent appraisal (``appraisal_eur``) and offers market value
+(``premium_share`` above it only if set: a public body that pays more than market
+value gives the seller state aid). An owner is willing to sell at market value
+with chance ``willing_share`` (otherwise its reservation price lies above, up to
+``owner_markup_max``); one who refuses is approached again after
+``retry_after_years``. A willing owner's deal is pending for ``negotiation_months``
+plus ``decision_months`` (the college decides after the council could state its
+objections); its price, costs and works are reserved in the fund meanwhile. On
+completion (``transfer``) a front tenant is closed (``Business.screened_out``) and
+the building is renovated to condition 1. The units are then managed as a
+municipal estate (``_municipal_estate.py``): let to the target mix at a discount,
 converted where zoning permits if they stay vacant, and resold with use
-conditions after ``resale_after_years``; rents and resale prices return to the
-fund, which revolves.
+conditions after ``resale_after_years`` at market value less the conditions'
+discount, which may be below what the fund paid (``resale_gain_eur``).
 
-Cost: purchase prices with premium and transaction costs, renovations, holding
-costs and conversions (fund); staff hours per negotiation, transaction and
-letting (budget). Rent discounts are forgone income (a KPI).
+Cost: appraisals (budget); purchase prices, transfer tax and transaction costs,
+renovations, holding costs and conversions (fund); staff hours per negotiation,
+decision, transaction and letting (budget). Rent discounts are forgone income (a KPI).
 """
 
 from __future__ import annotations
@@ -29,21 +34,25 @@ from pydantic import Field
 
 from sim.instruments._municipal_estate import (ESTATE_KPI_KEYS, Estate, EstateInstrument, EstateParams,
                                                 collect_municipal_rents)
+from sim.agents.owners import market_value_eur
 from sim.instruments.base import register
 from sim.uses import CONVERSION, VACANT
 
 
 class AcquisitionFundConfig(EstateParams):
     kind: Literal["acquisition_fund"] = "acquisition_fund"
-    kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS + ("offers", "offers_refused", "fronts_closed")
-    fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 15_000_000.0
-    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 15M: assumption, of the order of Rotterdam's EUR 9M fund for buying shop premises (2021; NOS, 2024) and Drenthe's EUR 13M binnenstadfonds."""
-    premium_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.15
-    """Premium above market value that the fund offers (share). Assumption (the fund offers market value plus this premium to get owners to sell)."""
+    kpi_keys: ClassVar[tuple[str, ...]] = ESTATE_KPI_KEYS + ("offers", "offers_refused", "offers_accepted",
+                                                             "fronts_closed")
+    fund_eur: Annotated[float, Field(ge=0.0, le=1e9)] = 5_000_000.0
+    """Capital the council puts into the revolving property fund at the start (EUR); added to the municipality's one fund (instruments in one scenario share it). Default EUR 5M: assumption for one midsize centre, scaled down from Rotterdam's EUR 9M Fonds Vitale Kerngebieden for 56 shopping areas of a city of 650,000 (gemeente.nu, 2021; vastgoedmarkt.nl, 2024) and Drenthe's EUR 13M binnenstadfonds for a province (provincie.drenthe.nl)."""
+    premium_share: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0
+    """Premium above the appraised market value that the fund offers (share). Default 0: a purchase above market value favours the seller and is state aid unless the price follows an independent valuation (European Commission communication on land and buildings, applied to purchases: europadecentraal.nl; a purchase above market value contested as state aid: Gerechtshof 's-Hertogenbosch, ECLI:NL:GHSHE:2018:5278)."""
+    willing_share: Annotated[float, Field(ge=0.0, le=1.0)] = 0.25
+    """Chance that an approached owner is willing to sell at market value (0..1). Assumption: owners seldom sell when a public buyer asks (evaluations of the Wet voorkeursrecht gemeenten found few owners willing to sell, GEO 2000 on TU Delft studies, dehollandsecirkel.courant.nu), and Rotterdam's fund bought 4 shops in about 2.5 years (NOS, 2024)."""
     owner_markup_max: Annotated[float, Field(ge=0.0, le=2.0)] = 0.3
-    """An owner's reservation price is market value times 1 + U(0, this): an offer with premium π is accepted with probability min(1, π / this). Assumption (owners' hope value above appraisal)."""
-    offers_per_year: Annotated[float, Field(ge=0.0, le=1_000.0)] = 12.0
-    """Negotiations the fund's staff can open per year (capacity, spread over the steps) (1/yr). Assumption (one or two acquisition officers)."""
+    """An unwilling owner's reservation price is market value times 1 + U(0, this); it sells only if ``premium_share`` covers that (with no premium: never). Assumption (owners' hope value above appraisal)."""
+    offers_per_year: Annotated[float, Field(ge=0.0, le=1_000.0)] = 4.0
+    """Negotiations the fund's staff can open per year (capacity, spread over the steps) (1/yr). Assumption (part of one acquisition officer's time; calibrated with ``willing_share`` to Rotterdam's pace of about 1.5-2 purchases a year per EUR 10M)."""
     min_vacant_years: Annotated[float, Field(ge=0.0, le=20.0)] = 1.0
     """Units vacant at least this long are targets (years). Default 1: the long-term vacancy threshold of the KPIs (docs/ODD.md §7.13)."""
     buy_below_condition: Annotated[float, Field(ge=0.0, le=1.0)] = 0.4
@@ -68,14 +77,20 @@ class AcquisitionFund(EstateInstrument):
         self.offer_credit = 0.0                  # negotiations the staff can still open (capacity carried over a step)
         self.offers = 0
         self.refusals = 0
+        self.accepted = 0
         self.fronts_closed = 0
 
     def apply(self, model) -> None:
         collect_municipal_rents(model)
+        self._close_due(model)
         if model.municipality.fund_eur > 0.0:    # an empty fund buys nothing: no signals, no negotiations
             self._learn_fronts(model)
             self._make_offers(model)
         self.estate.manage(model)
+
+    def idle(self, model) -> None:
+        if self.estate.pending:                  # deals agreed before the end year are still completed
+            self._close_due(model)
 
     # ------------------------------------------------------------------ targets
     def _learn_fronts(self, model) -> None:
@@ -95,6 +110,7 @@ class AcquisitionFund(EstateInstrument):
         par = model.parcels
         ok = self.area_mask.reshape(-1) & (par.flat("owner") != model.municipality_owner_slot)
         ok &= par.flat("use") != CONVERSION
+        ok[list(self.estate.pending)] = False    # already under negotiation
         retry = model.steps - c.retry_after_years * model.spy
         ok &= ~np.isin(np.arange(ok.size), [p for p, s in self.refused_step.items() if s > retry])
         years_vacant = (model.steps - par.flat("vacant_since")) / model.spy
@@ -113,30 +129,43 @@ class AcquisitionFund(EstateInstrument):
         for p in self._targets(model):
             if self.offer_credit < 1.0:
                 break
-            price = float(model.parcels.flat("value_eur")[p]) * (1.0 + self.config.premium_share)
+            # the appraised market value (what a buyer pays: a vacant unit at today's market rent)
+            price = market_value_eur(model, p) * (1.0 + self.config.premium_share)
             cost = self.estate.purchase_cost_eur(price) + self.estate.renovation_cost_eur(model, p)
             if not self.estate.can_pay(model, cost):
-                continue
-            if not model.municipality.afford(self.name, staff_hours=self.config.staff_hours_per_offer):
+                continue                         # the free (unreserved) fund cannot pay this one
+            if not model.municipality.afford(self.name, eur=self.config.appraisal_eur,
+                                             staff_hours=self.config.staff_hours_per_offer):
                 break                            # no money for the negotiation this year
             self.offer_credit -= 1.0
             self._offer(model, p, price)
 
     def _offer(self, model, parcel: int, price_eur: float) -> None:
-        """One negotiation: the owner sells if the offer beats its reservation price; then close, renovate, re-let."""
-        from sim.agents.owners import transfer
+        """Open one negotiation: appraisal and talks; a willing owner's deal is pending until decided."""
+        c = self.config
         self.offers += 1
-        model.municipality.staff(self.name, self.config.staff_hours_per_offer)
+        model.municipality.staff(self.name, c.staff_hours_per_offer)
+        self.estate.appraise(model)
         u = model.streams.uniform(f"instrument.{self.name}.owner_markup", model.clock, parcel)
-        if u * self.config.owner_markup_max > self.config.premium_share:
+        # willing at market value with chance w; the others' reservation markup is uniform above it
+        markup = 0.0 if u < c.willing_share else (u - c.willing_share) / (1.0 - c.willing_share) * c.owner_markup_max
+        if markup > c.premium_share:
             self.refusals += 1
             self.refused_step[parcel] = model.steps
             return
-        par = model.parcels
-        seller = int(par.flat("owner")[parcel])
-        self.estate.pay_purchase(model, parcel, price_eur)
-        transfer(model, parcel, seller, model.municipality_owner_slot, price_eur)
+        self.accepted += 1
         self.refused_step.pop(parcel, None)
+        steps = self.estate.months_to_steps(model, c.negotiation_months + c.decision_months)
+        self.estate.reserve(model, parcel, int(model.parcels.flat("owner")[parcel]), price_eur, model.steps + steps)
+
+    def _close_due(self, model) -> None:
+        for parcel, deal in self.estate.due(model):
+            if self.estate.close(model, parcel, deal):
+                self._take_over(model, parcel)
+
+    def _take_over(self, model, parcel: int) -> None:
+        """The municipality owns the building now: a known front loses its lease; renovate; ask the discounted rent."""
+        par = model.parcels
         tenant = int(par.flat("tenant")[parcel])
         if tenant >= 0 and model.businesses.is_front[tenant]:
             # the new landlord ends the lease of a known front (Bibob clause); counts as a detected front
@@ -156,4 +185,5 @@ class AcquisitionFund(EstateInstrument):
         return {**self.estate_kpis(model),
                 "offers": float(self.offers),
                 "offers_refused": float(self.refusals),
+                "offers_accepted": float(self.accepted),
                 "fronts_closed": float(self.fronts_closed)}

@@ -15,8 +15,9 @@ instrument does not implement answers neutrally.
 =====================  ===============================================  ==========
 hook                   asked when                                       combined
 =====================  ===============================================  ==========
-first_refusal          an owner decided to sell a parcel; True means    first True
-                       "I buy it and have paid from the fund"           wins (asked in order)
+first_refusal          an owner decided to sell a parcel; True means    first True or
+                       "I buy it and have paid from the fund", None     None wins
+                       "I negotiate: the sale waits"                    (asked in order)
 screen_lease           an owner is about to accept a bid                all must pass
 conversion_subsidy     an owner weighs (commit=False) / starts a        sum (EUR)
                        conversion (commit=True)
