@@ -22,7 +22,8 @@ MONEY = {"municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "
 # Instruments configured to act and draw (screen, check, negotiate, nominate) but to change nothing.
 PLACEBOS = {
     "bibob": {"kind": "bibob", "sectors": ["services", "independent", "daily", "horeca"], "screenings_per_year": 200,
-              "detection_probability": 0.0, "false_positive_probability": 0.0, "checks_per_year": 40},
+              "detection_probability": 0.0, "false_positive_probability": 0.0, "checks_per_year": 40,
+              "screening_weeks": 0.0},   # a screening that takes no time and doubts nobody
     "acquisition_fund": {"kind": "acquisition_fund", "area": {"zones": ["all"]}, "premium_share": 0.0,
                          "willing_share": 0.0, "owner_markup_max": 0.3, "offers_per_year": 24, "front_signals_per_year": 0.5},
     "vacancy_ordinance": {"kind": "vacancy_ordinance", "area": {"zones": ["core"]}, "sectors": ["office"],

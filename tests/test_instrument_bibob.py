@@ -1,11 +1,20 @@
-"""bibob: fewer active fronts vs the baseline (CRN); screening stops at capacity; false positives occur."""
+"""bibob: horeca and risk-sector entries are screened; a screened applicant waits for the decision
+(honest ones too: delayed, some give up, refused only when wrongly doubted); refusal, conditions and
+revocation rates land near the national monitor's; fewer active fronts vs the baseline (CRN), by a
+moderate margin; screening stops at capacity."""
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from crn import load, mean_over, run_pair
+from sim.instruments.bibob import BibobConfig
+from sim.model import CityModel
+from sim.uses import USE_CODE
 
 SCENARIO = "scenarios/instruments/bibob.yaml"
+# national Bibob monitor 2014 (academiebw.nl/rapport-monitor-toepassing-wet-bibob-2): shares of ~6,000 decisions
+MONITOR = {"refusal_rate": 0.02, "conditions_rate": 0.03, "revocation_rate": 0.03}
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +32,28 @@ def _per_year(series):
     return series.iloc[1:].groupby((series.index[1:] - 1) // 4).sum()
 
 
-def test_bibob_lowers_active_fronts(pairs):
+def test_bibob_lowers_active_fronts_by_a_moderate_margin(pairs):
+    # refusals (~2% of decisions) and revocations (~3%) are rare, as in the national monitor: Bibob
+    # thins the fronts out but does not clear them (measured on these seeds: about −40%)
     ref, ins = mean_over(pairs, "fronts_active")
-    assert ins < 0.7 * ref, f"active fronts in the last year: with bibob {ins:.2f}, without {ref:.2f}"
+    assert 0.3 * ref < ins < 0.85 * ref, f"active fronts in the last year: with bibob {ins:.2f}, without {ref:.2f}"
     ref_d, ins_d = mean_over(pairs, "fronts_detected")
     assert ins_d > ref_d, f"detected fronts by the end: with bibob {ins_d:.2f}, without {ref_d:.2f}"
+
+
+def test_refusal_conditions_and_revocation_rates_land_in_the_monitors_range(pairs):
+    """Pooled over the replicates (a midsize city decides ~30 applications a year): each rate within
+    a factor of about 1.7 of the monitor's share."""
+    decisions = sum(ins["bibob_decisions_total"].iloc[-1] for _, ins in pairs)
+    counts = {"refusal_rate": "bibob_refused_total", "conditions_rate": "bibob_conditions_total",
+              "revocation_rate": "bibob_revoked_total"}
+    for rate, total in counts.items():
+        model_rate = sum(ins[total].iloc[-1] for _, ins in pairs) / decisions
+        target = MONITOR[rate]
+        assert 0.6 * target <= model_rate <= 1.7 * target, (
+            f"{rate}: model {model_rate:.3f} over {decisions:.0f} decisions, monitor {target:.3f}")
+        per_run = [ins[f"bibob_{rate}"].iloc[-1] for _, ins in pairs]
+        assert all(0.0 <= r <= 0.1 for r in per_run), f"{rate} per replicate {per_run}"
 
 
 def test_bibob_screens_within_capacity_and_books_staff_hours(pairs):
@@ -36,14 +62,57 @@ def test_bibob_screens_within_capacity_and_books_staff_hours(pairs):
         per_year = _per_year(ins["bibob_screenings"])
         assert (per_year <= cfg.screenings_per_year).all(), \
             f"screenings per year {per_year.max():.0f} > capacity {cfg.screenings_per_year:.0f}"
-        hours = cfg.staff_hours_per_screening * ins["bibob_lease_screenings"] + cfg.staff_hours_per_check * ins["bibob_checks"]
+        lbb = ins["bibob_lbb_requests_total"].diff().fillna(ins["bibob_lbb_requests_total"])
+        hours = (cfg.staff_hours_per_screening * ins["bibob_lease_screenings"] + cfg.staff_hours_per_check * ins["bibob_checks"]
+                 + cfg.staff_hours_per_lbb_request * lbb)
         assert np.allclose(ins["staff_hours_bibob"], hours), "staff hours differ from screenings × hours"
         assert ins["net_public_cost_eur"].iloc[-1] > 0
 
 
+def test_every_horeca_entry_is_screened_and_other_sectors_are_not():
+    scenario = load(SCENARIO, horizon_years=4, instruments=[_instrument(sectors=[], screenings_per_year=1000.0,
+                                                                        checks_per_year=0.0)])
+    model = CityModel(scenario, seed=5)
+    for _ in range(scenario.n_steps):
+        model.step()
+    b, last = model.businesses, model.records[-1]
+    entered = b.entry_step[:b.n] > 0
+    horeca = int((entered & (b.sector[:b.n] == USE_CODE["horeca"])).sum())
+    services = int((entered & (b.sector[:b.n] == USE_CODE["services"])).sum())
+    granted = last["bibob_decisions_total"] - last["bibob_refused_total"]
+    assert last["bibob_unscreened_total"] == 0 and horeca > 5 and services > 5
+    assert horeca == granted, f"horeca entries {horeca}, granted screenings {granted:.0f}: an entry bypassed the screening"
+
+
+def test_honest_applicants_wait_for_the_decision_and_are_refused_only_when_wrongly_doubted():
+    scenario = load(SCENARIO, horizon_years=3, instruments=[_instrument(false_positive_probability=0.0,
+                                                                        checks_per_year=0.0)])
+    model = CityModel(scenario, seed=7)
+    bibob = model.municipality.instruments[0]
+    applied = {}                                      # parcel -> (step applied, application)
+    for _ in range(scenario.n_steps):
+        model.step()
+        for parcel, app in bibob.pending.items():
+            applied.setdefault((parcel, app.due_step), (model.steps, app))
+    b = model.businesses
+    waits = []
+    for (parcel, due), (step, app) in applied.items():
+        if app.is_front or app.withdraws or due > model.steps:
+            continue
+        opened = np.flatnonzero((b.parcel[:b.n] == parcel) & (b.entry_step[:b.n] == due) & (b.sector[:b.n] == app.sector))
+        if opened.size:
+            waits.append(due - step)
+    # 4 weeks of screening beyond the letting time: the entry waits one quarter (two with an LBB advice)
+    assert len(waits) > 10 and set(waits) <= {1, 2} and 1 in waits, f"waits of honest entrants (steps): {sorted(set(waits))}"
+    last = model.records[-1]
+    assert last["bibob_false_positives_total"] == 0, "an honest applicant was refused without a false doubt"
+    assert last["bibob_honest_delayed_total"] > 10 and last["bibob_withdrawn_total"] > 0, \
+        "honest applicants must wait and some give up"
+
+
 def test_bibob_false_positives_are_measurable(pairs):
     per_run = [ins["bibob_false_positives_total"].iloc[-1] for _, ins in pairs]
-    assert sum(per_run) > 0, f"no false positives at a rate of 2% in any replicate: {per_run}"
+    assert sum(per_run) > 0, f"no honest applicant refused in any replicate: {per_run}"
     assert all(ref["bibob_false_positives_total"].iloc[-1] == 0 for ref, _ in pairs)
 
 
@@ -67,3 +136,12 @@ def test_bibob_without_capacity_changes_nothing():
     assert ins["bibob_unscreened_total"].iloc[-1] > 0       # leases came by and went unscreened
     keep = [c for c in ref if "bibob" not in c]
     assert np.array_equal(ref[keep].to_numpy(), ins[keep].to_numpy())
+
+
+@pytest.mark.parametrize("settings,field", [({"withdrawal_rate_per_year": -1.0}, "withdrawal_rate_per_year"),
+                                            ({"lbb_weeks": 100.0}, "lbb_weeks"),
+                                            ({"refusal_share_of_doubts": 1.2}, "refusal_share_of_doubts"),
+                                            ({"screen_horeca": False, "sectors": []}, "screens nothing")])
+def test_a_bad_setting_gives_a_clear_error(settings, field):
+    with pytest.raises(ValidationError, match=field):
+        BibobConfig(**settings)

@@ -339,7 +339,7 @@ def let_units(model: "CityModel", offers: list[Offer]) -> None:
         if par.flat("use")[parcel] != VACANT:
             continue
         sector, is_front = o.sector, o.is_front
-        if not model.municipality.screen_lease(parcel, sector, is_front):
+        if not model.municipality.screen_lease(parcel, sector, is_front, productivity=o.productivity):
             continue
         taken.add(parcel)
         rent = float(asking[parcel]) * o.bid_share

@@ -82,6 +82,7 @@ class Municipality(mesa.Agent):
         self.allow_borrowing = mc.allow_borrowing
         self.borrowing_rate_per_year = mc.borrowing_rate_per_year
         self.screenings_per_year = mc.screenings_per_year
+        self.applicant_productivity = 1.0   # of the lease applicant being screened (screen_lease)
         self.staff_cost_eur_per_hour = mc.staff_cost_eur_per_hour
         self.fund_in_eur = 0.0     # running totals, checked against the ledger
         self.fund_out_eur = 0.0
@@ -222,8 +223,11 @@ class Municipality(mesa.Agent):
                 return answer
         return False
 
-    def screen_lease(self, parcel: int, sector: int, is_front: bool) -> bool:
-        """May this lease go ahead? (integrity screening, use-mix rules, municipal letting policy)"""
+    def screen_lease(self, parcel: int, sector: int, is_front: bool, productivity: float = 1.0) -> bool:
+        """May this lease go ahead? (integrity screening, use-mix rules, municipal letting policy)
+        ``productivity`` is the applicant's (``applicant_productivity`` while the hooks are asked), for
+        a screening that holds the lease until its decision and lets it then (bibob)."""
+        self.applicant_productivity = productivity
         return all(h(self.model, parcel, sector, is_front) for h in self._active("screen_lease"))
 
     def conversion_subsidy(self, parcel: int, cost_eur: float, commit: bool) -> float:
