@@ -18,6 +18,8 @@ hook                   asked when                                       combined
 first_refusal          an owner decided to sell a parcel; True means    first True
                        "I buy it and have paid from the fund"           wins (asked in order)
 screen_lease           an owner is about to accept a bid                all must pass
+use_permitted          entrants choose the vacant units they search     all must pass
+                       (published plan rules: a use-mix cap)
 conversion_subsidy     an owner weighs (commit=False) / starts a        sum (EUR)
                        conversion (commit=True)
 conversion_extra_steps an owner starts a conversion (permit lag)        max (steps)
