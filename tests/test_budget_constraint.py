@@ -14,7 +14,7 @@ from sim.scenario import Scenario
 # more than a municipality of this size spends: every money instrument at once, on a small budget
 OVER_AMBITIOUS = [
     {"kind": "facade_subsidy", "area": {"zones": ["shopping"]}, "share": 0.5, "budget_eur_per_year": 2_000_000,
-     "eligible_below": 0.95},
+     "budget_eur": 20_000_000, "max_eur_per_parcel": 50_000, "programme_years": 10, "eligible_below": 0.95},
     {"kind": "transformation_subsidy", "area": {"zones": ["edge", "residential"]},
      "budget_eur": 20_000_000},
     {"kind": "rent_subsidy", "area": {"zones": ["shopping"]}, "sectors": ["craft", "culture", "independent"],

@@ -208,6 +208,8 @@ def entrant_bids(model: "CityModel") -> list[Offer]:
         rate = sp.entry_rate_per_1000_units * cfg.entry_rate_multiplier
         n = streams.poisson("entrant.arrivals", t, rate * scale * demand, code)
         ok = (allowed >> code) & 1 == 1
+        if n and ok.any():   # a published use-mix rule closes units to the sector: entrants look elsewhere
+            ok &= model.municipality.use_permitted(vacant, code)
         if n == 0 or not ok.any():
             continue
         cand = vacant[ok]

@@ -230,6 +230,14 @@ class Municipality(mesa.Agent):
         self.applicant_productivity = productivity
         return all(h(self.model, parcel, sector, is_front) for h in self._active("screen_lease"))
 
+    def use_permitted(self, parcels: np.ndarray, sector: int) -> np.ndarray:
+        """May a new business of ``sector`` take each of the vacant ``parcels`` under the published plan
+        rules (use-mix rules)? Entrants search only where it may; ``screen_lease`` still decides."""
+        ok = np.ones(len(parcels), bool)
+        for h in self._active("use_permitted"):
+            ok &= h(self.model, parcels, sector)
+        return ok
+
     def conversion_subsidy(self, parcel: int, cost_eur: float, commit: bool) -> float:
         """Subsidy for converting ``parcel`` (EUR); booked only when ``commit``."""
         return float(sum(h(self.model, parcel, cost_eur, commit) for h in self._active("conversion_subsidy")))

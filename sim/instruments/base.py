@@ -19,6 +19,8 @@ first_refusal          an owner decided to sell a parcel; True means    first Tr
                        "I buy it and have paid from the fund", None     None wins
                        "I negotiate: the sale waits"                    (asked in order)
 screen_lease           an owner is about to accept a bid                all must pass
+use_permitted          entrants choose the vacant units they search     all must pass
+                       (published plan rules: a use-mix cap)
 conversion_subsidy     an owner weighs (commit=False) / starts a        sum (EUR)
                        conversion (commit=True)
 conversion_extra_steps an owner starts a conversion (permit lag)        max (steps)
