@@ -41,7 +41,8 @@ LAST_YEARS = 2      # stocks: mean of the last two years
 class Row:
     metric: str
     label: str
-    how: str = "stock"          # stock: mean of the last LAST_YEARS years; total: value at the horizon (cumulative)
+    how: str = "stock"          # stock: mean of the last LAST_YEARS years; run: mean over the whole run (an effect
+                                # that fades, as a subsidy programme's); total: value at the horizon (cumulative)
     scale: float = 1.0          # shown as value × scale (100: percentage points)
     unit: str = ""
 
@@ -80,14 +81,16 @@ TARGETS: dict[str, list[Row]] = {
         Row("biz_area_condition_mean", "building condition (zone, mean)")],
     "facade_subsidy": [
         Row("facade_subsidy_area_condition_mean", "building condition (area, mean)"),
+        Row("facade_subsidy_area_condition_mean", "building condition (area, mean over the run)", "run"),
         Row("facade_subsidy_area_vacancy_units", "vacancy, units (area)", **SHARE)],
     "rent_subsidy": [
         Row("rent_subsidy_area_craft_culture_m2", "craft + culture floor (area, m2)"),
+        Row("rent_subsidy_area_craft_culture_m2", "craft + culture floor (area, m2, mean over the run)", "run"),
         Row("craft_culture_m2", "craft + culture floor (centre, m2)"),
         Row("rent_subsidy_area_vacancy_units", "vacancy, units (area)", **SHARE)],
     "branchering": [
         Row("branchering_share", "capped sectors' share of units (area)", **SHARE),
-        Row("share_horeca", "horeca share of units (centre)", **SHARE),
+        Row("share_horeca", "horeca share of all units, homes included (centre)", **SHARE),
         Row("branchering_area_vacancy_units", "vacancy, units (area)", **SHARE)],
 }
 COST = [Row("net_public_cost_eur", "net public cost (EUR, total)", "total"),
@@ -102,7 +105,7 @@ def per_replicate(metrics: pd.DataFrame, row: Row, steps_per_year: int) -> pd.Da
     last = m.groupby(["scenario", "replicate"])["step"].transform("max")
     if row.how == "total":
         m = m[m["step"] == last]
-    else:
+    elif row.how == "stock":
         m = m[m["step"] > last - LAST_YEARS * steps_per_year]
     return m.groupby(["scenario", "replicate"], as_index=False)["value"].mean()
 
@@ -131,6 +134,8 @@ def evidence_rows(metrics: pd.DataFrame, pairs: dict[str, tuple[str, str]], step
 def _fmt(x: float) -> str:
     if not np.isfinite(x):
         return "–"
+    if abs(x) < 1e-6:
+        return "0"               # rounding noise of a ledger that balances
     if abs(x) >= 1000:
         return f"{x:,.0f}"
     if abs(x) >= 10:
@@ -142,7 +147,7 @@ def table_markdown(rows: pd.DataFrame, years: int) -> str:
     """The table of docs/evidence.md: one block per instrument, ≈0 where the interval contains 0."""
     n = int(rows["n"].min()) if not rows.empty else 0
     lines = [f"Midsize centre, {years} years, {n} replicates on common random numbers; stocks are the mean of "
-             f"the last {LAST_YEARS} years, counts and money totals over the {years} years; shares in percentage "
+             f"the last {LAST_YEARS} years (or of the whole run where it says so), counts and money totals over the {years} years; shares in percentage "
              "points (pt). "
              "Difference = instrument − the same scenario with the instrument switched off, paired by replicate, with its 95% interval; ≈0: the "
              "interval contains zero.", "",
@@ -150,8 +155,12 @@ def table_markdown(rows: pd.DataFrame, years: int) -> str:
              "|---|---|---|---|---|"]
     for r in rows.itertuples():
         unit = f" {r.unit}" if r.unit else ""
-        diff = f"{r.diff:+,.2f}{unit} ({r.diff_lo:+,.2f} to {r.diff_hi:+,.2f})" if abs(r.diff) < 1000 else \
-            f"{r.diff:+,.0f} ({r.diff_lo:+,.0f} to {r.diff_hi:+,.0f})"
+        biggest = max(abs(r.diff), abs(r.diff_lo), abs(r.diff_hi))
+        if biggest < 1e-6:
+            diff = "0 (no difference in any replicate)"
+        else:   # three significant digits of the largest of the three, the same decimals for all
+            dec = int(min(4, max(0, 2 - np.floor(np.log10(biggest)))))
+            diff = f"{r.diff:+,.{dec}f}{unit} ({r.diff_lo:+,.{dec}f} to {r.diff_hi:+,.{dec}f})"
         lines.append(f"| {r.instrument} | {r.kpi} | {_fmt(r.reference)} | {_fmt(r.instrument_mean)} | "
                      f"{diff}{'' if r.distinguishable else ' ≈0'} |")
     return "\n".join(lines) + "\n"

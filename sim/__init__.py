@@ -1,3 +1,3 @@
 """Regie: agent-based simulator of Dutch inner-city transformation."""
 
-__version__ = "0.3.1"
+__version__ = "0.4.0"

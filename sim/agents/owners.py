@@ -87,14 +87,7 @@ class Owner(mesa.Agent):
         for p in parcels:
             if not (par.flat("allowed")[p] >> RESIDENTIAL) & 1:
                 continue
-            floor = par.flat("floor_m2")[p]
-            years_vacant = (m.steps - par.flat("vacant_since")[p]) / m.spy
-            belief = 0.5 ** (years_vacant / oc.letting_belief_halflife_years)
-            hold = (1.0 - oc.opex_share) * par.flat("market_rent_eur_m2")[p] * floor * belief / m.cap_rate_of(p)
-            new_dwellings = max(1, int(floor // oc.dwelling_m2))
-            rent_month = m.new_dwelling_rent_eur_month(p)
-            converted = (1.0 - oc.opex_share) * new_dwellings * rent_month * 12.0 / oc.residential_cap_rate
-            cost = m.context["construction_cost_eur_m2"] * floor
+            hold, converted, cost, new_dwellings = conversion_values(m, p)
             subsidy = m.municipality.conversion_subsidy(p, cost, commit=False)
             if converted - cost + subsidy <= hold:
                 continue
@@ -290,6 +283,24 @@ class Portfolios:
         key = np.where(vacant, since.astype(np.float64), np.inf)
         order = np.lexsort((mine, -debt, key))
         return int(mine[order[0]])
+
+
+def conversion_values(model: "CityModel", parcel: int) -> tuple[float, float, float, int]:
+    """What the owner of a vacant unit weighs in ``Owner.consider_conversion``: (value of holding it,
+    discounted by the owner's fading belief that it will let; value once converted to housing, its
+    dwellings at today's market rent capitalised at the residential cap rate; conversion cost;
+    number of new dwellings), all in EUR of 2025 but the last."""
+    par = model.parcels
+    oc = model.spec.agents.owners
+    floor = par.flat("floor_m2")[parcel]
+    years_vacant = (model.steps - par.flat("vacant_since")[parcel]) / model.spy
+    belief = 0.5 ** (years_vacant / oc.letting_belief_halflife_years)
+    hold = (1.0 - oc.opex_share) * par.flat("market_rent_eur_m2")[parcel] * floor * belief / model.cap_rate_of(parcel)
+    new_dwellings = max(1, int(floor // oc.dwelling_m2))
+    rent_month = model.new_dwelling_rent_eur_month(parcel)
+    converted = (1.0 - oc.opex_share) * new_dwellings * rent_month * 12.0 / oc.residential_cap_rate
+    cost = model.context["construction_cost_eur_m2"] * floor
+    return hold, converted, cost, new_dwellings
 
 
 def market_value_eur(model: "CityModel", parcel: int) -> float:

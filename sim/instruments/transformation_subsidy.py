@@ -42,7 +42,7 @@ from typing import Annotated, ClassVar, Literal
 import numpy as np
 from pydantic import Field
 
-from sim.agents.owners import market_value_eur
+from sim.agents.owners import conversion_values, market_value_eur
 from sim.instruments.area import AREA_KPI_KEYS, area_kpis
 from sim.instruments.base import Instrument, InstrumentParams, register
 from sim.uses import COMMERCIAL_NAMES, N_USES, USE_CODE, VACANT
@@ -130,10 +130,7 @@ class TransformationSubsidy(Instrument):
     def housing_value_eur(model, parcel: int) -> float:
         """Market value of the unit once converted: its new dwellings at today's market rent,
         capitalised at the residential cap rate (the valuation ``Owner.consider_conversion`` uses)."""
-        oc = model.spec.agents.owners
-        dwellings = max(1, int(model.parcels.flat("floor_m2")[parcel] // oc.dwelling_m2))
-        return (1.0 - oc.opex_share) * dwellings * model.new_dwelling_rent_eur_month(parcel) * 12.0 \
-            / oc.residential_cap_rate
+        return conversion_values(model, parcel)[1]
 
     def appraised_gap_eur(self, model, parcel: int, cost_eur: float) -> float:
         """Onrendabele top: market value in the current use (a vacant unit at today's market rent,
@@ -151,15 +148,10 @@ class TransformationSubsidy(Instrument):
         """Would the owner make this conversion with no grant? Its own NPV test (the converted value
         minus the cost against holding, discounted by its fading belief that the unit will let) and
         its equity for the loan's complement, as in ``Owner.consider_conversion`` with subsidy 0."""
-        par = model.parcels
-        oc = model.spec.agents.owners
-        floor = par.flat("floor_m2")[parcel]
-        years_vacant = (model.steps - par.flat("vacant_since")[parcel]) / model.spy
-        belief = 0.5 ** (years_vacant / oc.letting_belief_halflife_years)
-        hold = (1.0 - oc.opex_share) * par.flat("market_rent_eur_m2")[parcel] * floor * belief \
-            / model.cap_rate_of(parcel)
-        if self.housing_value_eur(model, parcel) - cost_eur <= hold:
+        hold, converted, _, _ = conversion_values(model, parcel)
+        if converted - cost_eur <= hold:
             return False
+        par = model.parcels
         owner = model.owner_agents[int(par.flat("owner")[parcel])]
         return bool(model.owners.cash_eur[owner.slot] >= (1.0 - owner.params().loan_to_value) * cost_eur)
 
