@@ -39,3 +39,10 @@ def test_no_document_cites_files_outside_the_repository():
         text = path.read_text()
         for bad in ("../shared", "DESIGN.md", "EVIDENCE.md", "DESIGN §"):
             assert bad not in text, f"{path.relative_to(ROOT)} cites {bad!r}, which users do not have"
+
+
+def test_the_instrument_listing_cites_no_file_outside_the_repository():
+    from sim.instruments.describe import describe_instrument
+    for kind, cls in REGISTRY.items():
+        text = describe_instrument(cls)
+        assert "DESIGN" not in text and "EVIDENCE" not in text and "../shared" not in text, kind
