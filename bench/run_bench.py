@@ -333,7 +333,7 @@ def run_model(scenario: Scenario) -> dict:
     out = {"construct_s": t1 - t0, **{f"{k}_s": v for k, v in phases.items()},
            "other_s": (t2 - t1) - sum(phases.values()), "total_s": t2 - t0,
            "parcels": int(np.count_nonzero(model.parcels.is_parcel))}
-    release_model(model)   # mesa 3.3 keeps every model alive through Agent._ids (PITFALLS); 3.5 has no _ids
+    release_model(model)   # mesa 3.3 keeps every model alive through Agent._ids; 3.5 has no _ids
     return out
 
 

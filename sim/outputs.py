@@ -72,7 +72,7 @@ def read_keyed_parquet(path: Path, keys: dict) -> pd.DataFrame | None:
     import pyarrow.parquet as pq
     try:
         arrow = pq.read_table(path)
-    except (OSError, ValueError):   # ArrowInvalid (a ValueError) for a truncated file: PITFALLS
+    except (OSError, ValueError):   # ArrowInvalid (a ValueError) for a truncated file
         return None
     stored = (arrow.schema.metadata or {}).get(KEYS_METADATA)
     try:
@@ -117,7 +117,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicate: int = 0, pr
 
 
 def release_model(model) -> None:
-    """Mesa 3.3 keeps every model alive through Agent._ids (PITFALLS); drop ours."""
+    """Mesa 3.3 keeps every model alive through Agent._ids (a class-level registry); drop ours."""
     import mesa
     ids = getattr(mesa.Agent, "_ids", None)
     if isinstance(ids, dict):

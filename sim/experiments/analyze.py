@@ -2,7 +2,7 @@
 
 Replicates are averaged per sample row before SALib sees them; the rows are
 handed to SALib in the sampler's order (``sobol.analyze`` never reads X and
-relies on that order, PITFALLS).
+relies on that order).
 
 Intervals resample replicates *and* rows: each bootstrap draw first resamples,
 within every row, its replicates (with replacement) and averages them; then it

@@ -46,7 +46,7 @@ _worker_state: dict = {"setup_error": None}
 # ------------------------------------------------------------------ worker set-up
 @contextmanager
 def _machine_lock(name: str):
-    """An exclusive lock shared by all processes of this machine (PITFALLS: concurrent first
+    """An exclusive lock shared by all processes of this machine (concurrent first
     compiles into one numba cache can crash workers). Windows has no fcntl: no lock there."""
     try:
         import fcntl
@@ -79,7 +79,7 @@ def warm_kernels() -> None:
 
 def worker_setup(warm: bool = True, ignore_sigint: bool = True) -> None:
     """Per worker: Ctrl-C is the parent's business, one numba thread (parallelism is across
-    runs, PITFALLS), kernels loaded once."""
+    runs), kernels loaded once."""
     if ignore_sigint:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["NUMBA_NUM_THREADS"] = "1"
@@ -123,7 +123,7 @@ def run_serial(fn: Callable, tasks: Iterable, on_result: Callable[[Any, Any], No
 
 def run_process_pool(fn: Callable, tasks: Sequence, on_result: Callable[[Any, Any], None], workers: int,
                      warm: bool = True, setup: Callable = worker_setup, setup_args: tuple | None = None) -> None:
-    """A pool of ``workers`` spawned processes (mesa forces spawn anyway, PITFALLS).
+    """A pool of ``workers`` spawned processes (mesa forces spawn anyway).
 
     Ctrl-C sets a flag rather than raising inside the executor's waiting (which can
     deadlock it): running tasks finish and are kept, queued ones are cancelled. An error in
@@ -215,7 +215,7 @@ def run_dask(fn: Callable, tasks: Sequence, on_result: Callable[[Any, Any], None
              scheduler: str | None = None, warm: bool = True, on_failure: Callable | None = None) -> None:
     """On Dask distributed: a local cluster of ``workers`` one-thread processes, or the
     cluster behind ``scheduler`` (``tcp://host:port``), whose workers need this package
-    installed (the scheduler too: it unpickles the tasks, PITFALLS).
+    installed (the scheduler too: it unpickles the tasks).
 
     A task whose worker died, or that was lost with the scheduler, is handed to
     ``on_failure(task, message)``; a worker that cannot start stops everything with an
