@@ -147,10 +147,10 @@ def table_markdown(rows: pd.DataFrame, years: int) -> str:
     """The table of docs/evidence.md: one block per instrument, ≈0 where the interval contains 0."""
     n = int(rows["n"].min()) if not rows.empty else 0
     lines = [f"Midsize centre, {years} years, {n} replicates on common random numbers; stocks are the mean of "
-             f"the last {LAST_YEARS} years (or of the whole run where it says so), counts and money totals over the {years} years; shares in percentage "
-             "points (pt). "
-             "Difference = instrument − the same scenario with the instrument switched off, paired by replicate, with its 95% interval; ≈0: the "
-             "interval contains zero.", "",
+             f"the last {LAST_YEARS} years (or of the whole run where it says so), counts and money totals over "
+             f"the {years} years; shares in percentage points (pt). Difference = instrument − the same scenario "
+             "with the instrument switched off, paired by replicate, with its 95% interval; ≈0: the interval "
+             "contains zero.", "",
              "| instrument | KPI | switched off | with instrument | difference (95% interval) |",
              "|---|---|---|---|---|"]
     for r in rows.itertuples():

@@ -131,14 +131,18 @@ class Owner(mesa.Agent):
             m.upper_floor_conversions += 1
             m.upper_floor_dwellings += new_dwellings
 
+    def can_finance(self, net_cost_eur: float) -> bool:
+        """Has the owner the cash for its equity share (1 − ``loan_to_value``) of works costing ``net_cost_eur``?"""
+        return bool(self.model.owners.cash_eur[self.slot] >= (1.0 - self.params().loan_to_value) * net_cost_eur)
+
     def _finance(self, parcel: int, net_cost_eur: float) -> bool:
         """Pay for works on ``parcel``: the lender adds ``loan_to_value`` of the cost to the
         parcel's loan and the owner pays the rest from cash; False when the cash is short."""
         m = self.model
+        if not self.can_finance(net_cost_eur):
+            return False
         ltv = self.params().loan_to_value
         equity = (1.0 - ltv) * net_cost_eur
-        if m.owners.cash_eur[self.slot] < equity:
-            return False
         m.owners.cash_eur[self.slot] -= equity
         m.parcels.flat("debt_eur")[parcel] += ltv * net_cost_eur
         return True
@@ -295,7 +299,8 @@ def conversion_values(model: "CityModel", parcel: int) -> tuple[float, float, fl
     floor = par.flat("floor_m2")[parcel]
     years_vacant = (model.steps - par.flat("vacant_since")[parcel]) / model.spy
     belief = 0.5 ** (years_vacant / oc.letting_belief_halflife_years)
-    hold = (1.0 - oc.opex_share) * par.flat("market_rent_eur_m2")[parcel] * floor * belief / model.cap_rate_of(parcel)
+    hold = (1.0 - oc.opex_share) * par.flat("market_rent_eur_m2")[parcel] * floor * belief \
+        / model.cap_rate_of(parcel)
     new_dwellings = max(1, int(floor // oc.dwelling_m2))
     rent_month = model.new_dwelling_rent_eur_month(parcel)
     converted = (1.0 - oc.opex_share) * new_dwellings * rent_month * 12.0 / oc.residential_cap_rate

@@ -151,9 +151,7 @@ class TransformationSubsidy(Instrument):
         hold, converted, _, _ = conversion_values(model, parcel)
         if converted - cost_eur <= hold:
             return False
-        par = model.parcels
-        owner = model.owner_agents[int(par.flat("owner")[parcel])]
-        return bool(model.owners.cash_eur[owner.slot] >= (1.0 - owner.params().loan_to_value) * cost_eur)
+        return model.owner_agents[int(model.parcels.flat("owner")[parcel])].can_finance(cost_eur)
 
     # -- applications -------------------------------------------------------------------------
     def grant_eur(self, model, parcel: int, cost_eur: float, count_refusal: bool = True) -> float:
