@@ -161,6 +161,7 @@ def kernel_city(side: int, seed: int = 0) -> dict:
         "dwellings_occupied": (par.dwellings * (rng.random(shape) < 0.95)).astype(np.int32),
         "footfall": np.where(parcel, rng.gamma(2.0, 1.2, shape), 0.0),
         "resident_field": np.where(parcel, rng.gamma(2.0, 3.0, shape), 0.0),
+        "own_attraction": np.where(parcel, rng.uniform(0.0, 3.0, shape), 0.0),
         "bonus": np.zeros(shape), "condition_bonus": np.zeros(shape),
         "is_front": occupied & (rng.random(shape) < 0.01),
         "vacant_since": np.where(vacant, step - rng.integers(0, 20, shape), -1).astype(np.int32),
@@ -199,7 +200,7 @@ def economics(scenario: Scenario, rng: np.random.Generator) -> dict:
         "street_weight": np.asarray(m.street_weight.as_tuple()), "resident_attraction": m.resident_attraction,
         "weights": kernels.decay_weights(m.footfall_radius_cells, m.footfall_decay_cells),
         "p": market_params(
-            dwelling_ff_ref=2.0, rent_capture=m.rent_capture_share, vacancy_sensitivity=m.rent_vacancy_sensitivity,
+            dwelling_ff_ref=2.0, vacancy_sensitivity=m.rent_vacancy_sensitivity,
             cap_rate=0.055, spread_A1=0.0, spread_A2=0.005, spread_B=0.01, spread_C=0.02, spread_res=0.03,
             residential_cap_rate=0.04, vacant_discount=m.vacant_value_discount, decay_per_step=0.005,
             vacant_mult=m.vacant_decay_multiplier, vacancy_spill=m.vacancy_spillover,
@@ -218,7 +219,7 @@ def footfall_args(s: dict) -> dict:
 def sales_args(s: dict) -> dict:
     return dict(sector=s["pairs"][0], parcel=s["pairs"][1], land=s["land"], use=s["use"],
                 condition=s["condition"], footfall=s["footfall"], resident_field=s["resident_field"],
-                density_eur_m2=s["sales_density_eur_m2"], online_share=s["online"],
+                own_attraction=s["own_attraction"], attraction_by_use=ATTRACTION, density_eur_m2=s["sales_density_eur_m2"], online_share=s["online"],
                 elasticity=s["footfall_elasticity"], local_share=s["local_share"], complement=s["complement"],
                 cluster_strength=0.3, footfall_ref=2.4, resident_ref=6.0)   # refs: means of the random fields
 

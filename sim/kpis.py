@@ -118,11 +118,18 @@ def compute_kpis(model: "CityModel") -> dict[str, float]:
     return out
 
 
-def vacancy_overpriced_share(model: "CityModel") -> float:
-    """Share of the floor vacant for a year or more whose asking rent (net of the rent-free
-    months on offer) is above the break-even rent of the typical business (productivity 1)
-    of every sector permitted there: vacancy that a better search would not end, only a lower
-    price, an unusually productive newcomer or another use."""
+def vacancy_overpriced_share(model: "CityModel", normal_profit: bool = True) -> float:
+    """Share of the floor vacant for a year or more whose asking rent (net of the rent-free months
+    on offer) is above the break-even rent of every sector permitted there.
+
+    Break-even in the economist's sense (``normal_profit``, the KPI): the rent at which the
+    typical business (productivity 1) of the sector still earns the normal operating profit of
+    its trade (``market.normal_profit_share``; zero economic profit). Above it a newcomer does
+    better elsewhere, so only a lower price, a more productive newcomer or another use ends the
+    vacancy, not a better search. With ``normal_profit=False`` the accounting break-even (no
+    profit at all): the share that not even a business content with no profit would take
+    (a diagnostic of docs/calibration.md).
+    """
     from sim.agents.businesses import effective_ask_eur_m2, wtp_rent_eur_m2
     par = model.parcels
     vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
@@ -130,9 +137,12 @@ def vacancy_overpriced_share(model: "CityModel") -> float:
     if long.size == 0:
         return 0.0
     sectors = model.commercial_codes
-    wtp = wtp_rent_eur_m2(model, np.repeat(sectors, long.size), np.tile(long, sectors.size)).reshape(sectors.size, long.size)
+    pairs_s, pairs_p = np.repeat(sectors, long.size), np.tile(long, sectors.size)
+    breakeven = wtp_rent_eur_m2(model, pairs_s, pairs_p)
+    if normal_profit:
+        breakeven = breakeven - model.spec.market.normal_profit_share * model.sales_eur_m2(pairs_s, pairs_p)
     permitted = (par.flat("allowed")[long][None, :] >> sectors[:, None]) & 1 == 1
-    best = np.where(permitted, wtp, -np.inf).max(axis=0)
+    best = np.where(permitted, breakeven.reshape(sectors.size, long.size), -np.inf).max(axis=0)
     over = effective_ask_eur_m2(model, long) > best
     floor = par.flat("floor_m2")[long]
     return _share(float(floor[over].sum()), float(floor.sum()))

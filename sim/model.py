@@ -28,6 +28,17 @@ from sim.uses import (ATTRACTION, COMMERCIAL_NAMES, IS_COMMERCIAL, MUNICIPALITY,
 
 MIN_CAP_RATE = 0.005  # floor for a cap-rate trend that runs towards zero (values divide by it)
 
+# The start is drawn from the model's own steady state under the start year's context (measured
+# with ``python -m sim.experiments.steady_start``, docs/calibration.md §3), so that the first
+# years do not drift towards it:
+START_RENT_OVER_MARKET = (0.04, 0.18)   # log-mean, log-sd of sitting tenants' contract rent / market rent
+# per street class A1, A2, B, C, residential: the mean age (years) of vacancy spells (exponential
+# ages), and the log-mean of the vacant units' effective asking rent over the highest break-even
+# rent of a permitted sector's typical business (log-sd VACANT_ASK_LOG_SD)
+VACANT_AGE_MEAN_YEARS = np.array([0.35, 0.6, 0.75, 0.6, 0.6])
+VACANT_ASK_OVER_BREAKEVEN = np.array([-0.16, -0.15, -0.19, -0.26, -0.30])
+VACANT_ASK_LOG_SD = 0.15
+
 
 class CityModel(mesa.Model):
     """One run of one scenario with one seed.
@@ -92,7 +103,8 @@ class CityModel(mesa.Model):
         self.business_events(accounts)
         self.owner_events()
         biz.let_units(self, biz.entrant_bids(self))
-        self.household_events()
+        if not self.burning_in:     # the burn-in settles the commercial market; households start in
+            self.household_events()  # their own steady state (households.populate)
         self.sale_events()
         self.collect_rents()
         self.timers["agents"] += time.perf_counter() - t0
@@ -126,6 +138,11 @@ class CityModel(mesa.Model):
             par.use, par.condition, par.street_class, par.anchor, par.dwellings_occupied,
             par.attraction_bonus, ATTRACTION, self.street_weight, m.resident_attraction,
             self.context["visitor_demand"], self.footfall_weights)
+        # what a cell's own use adds to its footfall: sales of a (sector, unit) pair are judged
+        # with the unit's own draw as the sector's (a vacant unit by the footfall it will have)
+        self.own_attraction = kernels.own_attraction_weight(par.condition, par.street_class, par.attraction_bonus,
+                                                            self.street_weight, self.context["visitor_demand"],
+                                                            self.footfall_weights)
         self.timers["kernels"] += time.perf_counter() - t0
 
     def sales_eur_m2(self, sector: np.ndarray, parcel: np.ndarray) -> np.ndarray:
@@ -137,7 +154,8 @@ class CityModel(mesa.Model):
         par = self.parcels
         st = self.sector_arrays
         return dict(land=par.land, use=par.use, condition=par.condition, footfall=par.footfall,
-                    resident_field=par.resident_field, density_eur_m2=st["sales_density_eur_m2"] * self.spending_factor,
+                    resident_field=par.resident_field, own_attraction=self.own_attraction,
+                    attraction_by_use=ATTRACTION, density_eur_m2=st["sales_density_eur_m2"] * self.spending_factor,
                     online_share=self.context["online_share"], elasticity=st["footfall_elasticity"],
                     local_share=st["local_share"], complement=self.complement,
                     cluster_strength=self.spec.agents.businesses.cluster_strength,
@@ -229,7 +247,9 @@ class CityModel(mesa.Model):
             worn = np.flatnonzero(par.is_parcel.reshape(-1) & (par.flat("condition") < par.flat("maintenance_threshold")))
             for owner, parcels in self._owners_in_keyed_order("owner.maintenance.order", worn):
                 owner.maintain(parcels)
-            free = np.flatnonzero(par.flat("upper_floor_free_m2") > 0)
+            # unused upper floors turn into homes only in the recorded years: a flow into the housing
+            # stock that the burn-in of the commercial market leaves alone
+            free = np.flatnonzero(par.flat("upper_floor_free_m2") > 0) if not self.burning_in else np.zeros(0, np.int64)
             look = free[self.streams.uniform("owner.upper_floor", self.clock, free) < oc.upper_floor_review_per_year]
             for owner, parcels in self._owners_in_keyed_order("owner.upper_floor.order", look):
                 owner.consider_upper_floors(parcels)
@@ -360,20 +380,27 @@ class CityModel(mesa.Model):
         par.conversion_done_step.reshape(-1)[done] = -1
 
     def bid_rents(self) -> np.ndarray:
-        """Bid rent (EUR/m2/yr) of every unit: the second-best break-even rent over the sectors zoning permits."""
+        """Bid rent (EUR/m2/yr) of every unit: the residual rent of its best permitted use.
+
+        For each sector zoning permits, the typical business (productivity 1) keeps its sales
+        less cost of goods, fixed costs and a normal operating profit
+        (``market.normal_profit_share`` of sales); the highest of these residuals is what the
+        unit fetches in a market where many businesses of the best use compete for it
+        (bid-rent theory: the unit goes to the use that can pay most, and competition within
+        that use leaves its typical business a normal profit). docs/ODD.md §7.2."""
         par = self.parcels
         use = par.flat("use")
         units = np.flatnonzero((par.flat("land") == 0) & ((use == VACANT) | IS_COMMERCIAL[use]))
         sectors = self.commercial_codes
         pairs_s = np.repeat(sectors, units.size)
         pairs_p = np.tile(units, sectors.size)
-        wtp = biz.wtp_rent_eur_m2(self, pairs_s, pairs_p).reshape(sectors.size, units.size)
+        sales = self.sales_eur_m2(pairs_s, pairs_p)
+        st = self.sector_arrays
+        residual = (sales * (st["gross_margin"][pairs_s] - self.spec.market.normal_profit_share)
+                    - st["fixed_cost_eur_m2"][pairs_s]).reshape(sectors.size, units.size)
         permitted = (par.flat("allowed")[units][None, :] >> sectors[:, None]) & 1 == 1
-        # competition between sectors sets the rent: the runner-up's break-even rent
-        # (a second-price auction among the sectors that may use the unit)
-        ranked = np.sort(np.where(permitted, np.maximum(wtp, 0.0), 0.0), axis=0)
         bid = np.zeros(par.land.size)
-        bid[units] = ranked[-2] if sectors.size > 1 else ranked[-1]
+        bid[units] = np.maximum(np.where(permitted, residual, 0.0).max(axis=0), 0.0)
         return bid.reshape(par.land.shape)
 
     def market_params(self) -> np.ndarray:
@@ -381,7 +408,7 @@ class CityModel(mesa.Model):
         oc = self.spec.agents.owners
         sp = oc.street_cap_rate_spread
         return market_params(
-            dwelling_ff_ref=self.dwelling_ff_ref, rent_capture=m.rent_capture_share,
+            dwelling_ff_ref=self.dwelling_ff_ref,
             vacancy_sensitivity=m.rent_vacancy_sensitivity,
             cap_rate=self.context["cap_rate"], spread_A1=sp.A1, spread_A2=sp.A2, spread_B=sp.B,
             spread_C=sp.C, spread_res=sp.residential, residential_cap_rate=oc.residential_cap_rate,
@@ -562,16 +589,19 @@ class CityModel(mesa.Model):
         fits = wtp[np.arange(occupied.size), np.searchsorted(sectors, current)] >= 0.7 * market
         best = sectors[np.argmax(wtp, axis=1)]
         chosen = np.where(fits, current, best)
-        # sitting tenants differ in productivity as entrants do, but they are the survivors: in a
-        # steady state the tenants in place can pay the market rent, so their productivity is drawn
-        # from the entrants' range above the level at which the market rent breaks even
+        # contract rents spread around the market rent as in the model's steady state (leases
+        # were signed at different times, some by more productive tenants); sitting tenants differ
+        # in productivity as entrants do, but they are the survivors: their productivity is drawn
+        # from the entrants' range above the level at which their rent breaks even
         fixed = self.sector_arrays["fixed_cost_eur_m2"][chosen]
         gross = np.maximum(wtp[np.arange(occupied.size), np.searchsorted(sectors, chosen)] + fixed, 1e-9)
+        mu, sd = START_RENT_OVER_MARKET
+        rent = market * np.exp(mu + sd * rng.standard_normal(occupied.size))
         lo, hi = 1.0 - cfg.productivity_spread, 1.0 + cfg.productivity_spread
-        q_min = np.clip((market + fixed) / gross, lo, hi)
+        q_min = np.clip((rent + fixed) / gross, lo, hi)
         q = q_min + (hi - q_min) * rng.random(occupied.size)
         my_wtp = q * gross - fixed
-        rent = np.maximum(np.minimum(market, 0.95 * my_wtp), 0.2 * market)
+        rent = np.maximum(np.minimum(rent, my_wtp), 0.2 * market)
         lease_end = rng.integers(1, cfg.lease_years * self.spy + 1, size=occupied.size)
         floor = par.flat("floor_m2")[occupied]
         cash = cfg.cash_buffer_quarters * (rent + self.sector_arrays["fixed_cost_eur_m2"][chosen]) * floor / 4.0
@@ -581,12 +611,25 @@ class CityModel(mesa.Model):
             biz.open_business(self, s, p, r, False, c, le, productivity=qi)
         self._initial_fronts(rng)
         vacant = np.flatnonzero((units & (par.use == VACANT)).reshape(-1))
-        # asks of vacant units spread above the market rent as in the model's steady state (owners
-        # ask the last contract rent, and some last tenants were productive ones): 1.0-1.8 × market
-        ask = par.flat("market_rent_eur_m2")[vacant] * rng.uniform(1.0, 1.8, size=vacant.size)
+        # vacant units: how long they have been vacant, the rent-free months their owners have
+        # added since (one step per review, ``patience_quarters`` apart) and what they ask net of
+        # those months, as in the model's steady state (most asks sit above the market rent)
+        street = par.flat("street_class")[vacant]
+        age_steps = np.floor(rng.exponential(VACANT_AGE_MEAN_YEARS[street] * self.spy)).astype(np.int64)
+        permitted = (par.flat("allowed")[vacant][None, :] >> sectors[:, None]) & 1 == 1
+        breakeven = np.stack([biz.wtp_rent_eur_m2(self, np.full(vacant.size, s), vacant) for s in sectors])
+        best = np.maximum(np.where(permitted, breakeven, -np.inf).max(axis=0), 1.0)
+        effective = best * np.exp(VACANT_ASK_OVER_BREAKEVEN[street] + VACANT_ASK_LOG_SD * rng.standard_normal(vacant.size))
+        oc = self.spec.agents.owners
+        patience = self.owner_patience[self.owners.kind[par.flat("owner")[vacant]]]
+        reviews = age_steps // patience
+        free = np.minimum(oc.max_rent_free_months, reviews * oc.rent_free_months_per_review)
+        lease_months = 12.0 * cfg.lease_years
+        ask = effective / (1.0 - np.minimum(free / lease_months, 0.99))
         par.flat("asking_rent_eur_m2")[vacant] = ask
+        par.flat("rent_free_months")[vacant] = free
         par.flat("reference_rent_eur_m2")[vacant] = ask
         par.flat("appraisal_rent_eur_m2")[vacant] = ask
-        par.flat("vacant_since")[vacant] = -rng.integers(0, 6 * self.spy, size=vacant.size)
+        par.flat("vacant_since")[vacant] = -age_steps
         par.flat("lettable_from_step")[vacant] = par.flat("vacant_since")[vacant] + biz.marketing_steps(self, vacant)
-        par.flat("last_review_step")[vacant] = 0
+        par.flat("last_review_step")[vacant] = -(age_steps % patience)

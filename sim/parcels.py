@@ -110,16 +110,16 @@ def array_names() -> list[str]:
 # the spirit of Locatus compositions: chains dominate A1, services and
 # independents the edge streets, craft and culture only off the prime streets.
 INITIAL_MIX: dict[str, dict[str, float]] = {
-    "A1": {"comparison": .45, "independent": .12, "daily": .06, "horeca": .20, "services": .08, "culture": .04, "craft": .00, "office": .05},
-    "A2": {"comparison": .28, "independent": .18, "daily": .08, "horeca": .22, "services": .12, "culture": .04, "craft": .02, "office": .06},
-    "B": {"comparison": .12, "independent": .22, "daily": .12, "horeca": .18, "services": .20, "culture": .04, "craft": .04, "office": .08},
-    "C": {"comparison": .04, "independent": .18, "daily": .14, "horeca": .12, "services": .28, "culture": .05, "craft": .09, "office": .10},
-    "residential": {"comparison": .0, "independent": .10, "daily": .20, "horeca": .10, "services": .30, "culture": .10, "craft": .15, "office": .05},
+    "A1": {"comparison": .44, "independent": .33, "daily": .00, "horeca": .20, "services": .03, "culture": .00, "craft": .00, "office": .00},
+    "A2": {"comparison": .17, "independent": .36, "daily": .02, "horeca": .36, "services": .08, "culture": .00, "craft": .01, "office": .00},
+    "B": {"comparison": .04, "independent": .29, "daily": .09, "horeca": .35, "services": .17, "culture": .01, "craft": .03, "office": .02},
+    "C": {"comparison": .01, "independent": .08, "daily": .26, "horeca": .11, "services": .34, "culture": .04, "craft": .08, "office": .08},
+    "residential": {"comparison": .0, "independent": .01, "daily": .36, "horeca": .02, "services": .15, "culture": .09, "craft": .08, "office": .29},
 }
 # Initial retail vacancy (share of units) per street class: lowest on A1, highest
 # on C (Locatus: 6.0-7.5% of outlets vacant nationally 2011-2024, lowest on A locations;
 # the level per street class is an assumption).
-INITIAL_VACANCY = {"A1": 0.025, "A2": 0.04, "B": 0.06, "C": 0.085, "residential": 0.07}
+INITIAL_VACANCY = {"A1": 0.04, "A2": 0.05, "B": 0.065, "C": 0.06, "residential": 0.055}
 # Share of parcels on each street class that has a commercial ground floor (rest: housing). Assumption.
 COMMERCIAL_SHARE = {"A1": 1.0, "A2": 1.0, "B": 0.9, "C": 0.75, "residential": 0.045}
 # Median ground-floor area (m2) per street class; lognormal sigma 0.4. Assumption.

@@ -197,12 +197,15 @@ class Archetype(BaseModel):
     Rotterdam Koopgoot ~EUR 1,675)."""
     shops: str
     """Retail outlets (shops, vacant units excluded) the generated city has at the start."""
+    demand_level: float = 1.0
+    """Would-be entrants relative to the midsize centre, per 1,000 units: calibrated so that the frozen
+    centre of this size keeps its start vacancy (docs/calibration.md §3)."""
 
 
 ARCHETYPES: dict[str, Archetype] = {
-    "small": Archetype(side_cells=56, sales_level=0.7, shops="about 200 (a regional centre)"),
-    "midsize": Archetype(side_cells=88, sales_level=1.2, shops="about 500 (Locatus' class above 400 shops)"),
-    "large": Archetype(side_cells=150, sales_level=1.9, shops="about 1,500 (the largest centres)"),
+    "small": Archetype(side_cells=56, sales_level=0.825, demand_level=1.08, shops="about 200 (a regional centre)"),
+    "midsize": Archetype(side_cells=88, sales_level=1.2, demand_level=1.0, shops="about 500 (Locatus' class above 400 shops)"),
+    "large": Archetype(side_cells=150, sales_level=1.556, demand_level=1.32, shops="about 1,500 (the largest centres)"),
 }
 
 
@@ -212,7 +215,9 @@ class CityConfig(Strict):
     size_cells: Annotated[int, Field(ge=32, le=512)] | None = None
     """Grid side length in cells; ``null`` takes the archetype's size."""
     sales_level: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
-    """Sales level of the visitor-facing part of sales relative to the midsize centre (0..10); ``null`` takes the archetype's (small 0.7, midsize 1.2, large 1.9: calibrated to Dutch prime rents, docs/calibration.md)."""
+    """Sales level of the visitor-facing part of sales relative to the midsize centre (0..10); ``null`` takes the archetype's (calibrated to Dutch prime rents, docs/calibration.md)."""
+    demand_level: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
+    """Would-be entrants per 1,000 units relative to the midsize centre (0..10); ``null`` takes the archetype's (calibrated so that its start is stationary, docs/calibration.md)."""
 
     @property
     def side_cells(self) -> int:
@@ -221,6 +226,10 @@ class CityConfig(Strict):
     @property
     def sales_level_value(self) -> float:
         return self.sales_level if self.sales_level is not None else ARCHETYPES[self.archetype].sales_level
+
+    @property
+    def demand_level_value(self) -> float:
+        return self.demand_level if self.demand_level is not None else ARCHETYPES[self.archetype].demand_level
 
 
 # ---------------------------------------------------------------- context
@@ -322,16 +331,16 @@ def _sector_defaults() -> dict[str, SectorParams]:
     # 10-20% on the sector's typical street (retail industry rule of thumb).
     S = SectorParams
     return {
-        "comparison": S(sales_density_eur_m2=6000, gross_margin=0.45, fixed_cost_eur_m2=500, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=27.0),
-        "independent": S(sales_density_eur_m2=3000, gross_margin=0.40, fixed_cost_eur_m2=350, footfall_elasticity=0.6, local_share=0.25, entry_rate_per_1000_units=32.8),
-        "daily": S(sales_density_eur_m2=4600, gross_margin=0.25, fixed_cost_eur_m2=500, footfall_elasticity=0.5, local_share=0.5, entry_rate_per_1000_units=23.0),
-        "horeca": S(sales_density_eur_m2=4000, gross_margin=0.55, fixed_cost_eur_m2=1000, footfall_elasticity=0.8, local_share=0.3, entry_rate_per_1000_units=19.6),
-        "services": S(sales_density_eur_m2=1100, gross_margin=0.80, fixed_cost_eur_m2=350, footfall_elasticity=0.5, local_share=0.4, entry_rate_per_1000_units=42.8),
-        "culture": S(sales_density_eur_m2=700, gross_margin=0.90, fixed_cost_eur_m2=350, footfall_elasticity=0.2, local_share=0.5, entry_rate_per_1000_units=12.8),
-        "craft": S(sales_density_eur_m2=1000, gross_margin=0.60, fixed_cost_eur_m2=250, footfall_elasticity=0.2, local_share=0.4, entry_rate_per_1000_units=19.1),
+        "comparison": S(sales_density_eur_m2=6340, gross_margin=0.42, fixed_cost_eur_m2=840, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=5.1),
+        "independent": S(sales_density_eur_m2=7920, gross_margin=0.37, fixed_cost_eur_m2=1190, footfall_elasticity=0.6, local_share=0.25, entry_rate_per_1000_units=11.9),
+        "daily": S(sales_density_eur_m2=5760, gross_margin=0.25, fixed_cost_eur_m2=620, footfall_elasticity=0.5, local_share=0.50, entry_rate_per_1000_units=11.0),
+        "horeca": S(sales_density_eur_m2=4640, gross_margin=0.70, fixed_cost_eur_m2=2110, footfall_elasticity=0.4, local_share=0.30, entry_rate_per_1000_units=15.0),
+        "services": S(sales_density_eur_m2=3760, gross_margin=0.85, fixed_cost_eur_m2=1890, footfall_elasticity=0.5, local_share=0.40, entry_rate_per_1000_units=13.9),
+        "culture": S(sales_density_eur_m2=1470, gross_margin=0.90, fixed_cost_eur_m2=950, footfall_elasticity=0.2, local_share=0.50, entry_rate_per_1000_units=1.9),
+        "craft": S(sales_density_eur_m2=2080, gross_margin=0.60, fixed_cost_eur_m2=770, footfall_elasticity=0.2, local_share=0.40, entry_rate_per_1000_units=3.7),
         # ground-floor offices (estate agents, banks, employment and travel agencies) serve mostly
         # local clients: they sit on B and C streets and pay rents there
-        "office": S(sales_density_eur_m2=800, gross_margin=1.00, fixed_cost_eur_m2=500, footfall_elasticity=0.2, local_share=0.7, entry_rate_per_1000_units=14.9),
+        "office": S(sales_density_eur_m2=2410, gross_margin=1.00, fixed_cost_eur_m2=1890, footfall_elasticity=0.2, local_share=0.70, entry_rate_per_1000_units=5.2),
     }
 
 
@@ -353,7 +362,7 @@ class BusinessConfig(Strict):
     """Entrants' starting cash in quarters of rent plus fixed costs. Assumption."""
     base_exit_per_year: Share = 0.05
     """Exit hazard per year for reasons outside the model (retirement, chain restructuring). Assumption (Locatus: about 10% of outlets change hands a year, part of it through the modelled insolvencies and lease ends)."""
-    search: Literal["walk", "listings"] = "walk"
+    search: Literal["walk", "listings"] = "listings"
     """How would-be entrants find vacant units. ``walk`` (default): each inspects ``candidates_per_entrant`` units found in proportion to footfall to the power ``search_footfall_weight`` and bids on the best one it saw. ``listings``: each sees every lettable unit its sector may use (or each with probability ``listings_seen_share``) and, in a keyed order, takes the best one still free; the friction is then the letting time alone. A structural alternative for testing what search friction explains (docs/sensitivity.md); not calibrated (docs/calibration.md)."""
     candidates_per_entrant: Annotated[int, Field(ge=1, le=50)] = 5
     """Vacant units an entrant inspects before it bids (``search: walk``; from the listings, found in proportion to visibility). Assumption."""
@@ -364,8 +373,10 @@ class BusinessConfig(Strict):
     search_footfall_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 2.0
     """``search: walk``: entrants find units in proportion to footfall to this power (visible units are found first), 0..10 (higher powers overflow). Assumption."""
     productivity_spread: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.3
-    """Businesses of a sector differ: each sells a productivity drawn uniformly from 1 ± this share times what the sector's typical business sells on the same unit (0..1). A unit's last tenant may have been a productive one, so the rent it paid is above what a typical newcomer can pay. Assumption."""
-    cluster_strength: NonNeg = 0.3
+    """Businesses of a sector differ: each sells a productivity drawn uniformly from 1 ± this share times what the sector's typical business sells on the same unit (0..1). Assumption."""
+    productivity_known_share: Share = 0.5
+    """How much of its productivity difference an entrant knows before it opens (0..1): it judges units by 1 + this × (productivity − 1) times the typical business's sales there. 0 (default): a newcomer plans with what the typical business of its sector sells on the unit (branch figures, footfall counts) and learns its own productivity from its accounts; a sitting tenant judges its renewal by its own sales. Assumption."""
+    cluster_strength: NonNeg = 0.1
     """Maximum sales bonus (share) from complementary neighbours within 2 cells. Assumption."""
     front_entry_rate_per_1000_units: Annotated[float, Field(ge=0.0, le=1000.0)] = 2.0
     """Criminal-front entrants per year per 1,000 commercial units at crime pressure 1 (at most 1,000: one per unit a year). Assumption."""
@@ -477,11 +488,11 @@ class OwnerConfig(Strict):
     """Valuers carry a vacant unit at its last contract rent and move it towards the market rent as vacancy lasts: the gap halves every this many years. Assumption."""
     upper_floor_cost_share: NonNeg = 0.8
     """Cost of turning unused upper floor into dwellings as a share of ``construction_cost_eur_m2`` (a separate entrance, stairs, fire safety; no shop front to rebuild). Assumption."""
-    upper_floor_review_per_year: Share = 0.03
-    """Chance per year that an owner looks at its unused upper floors (most do not: the barriers that Dutch "wonen boven winkels" programmes address). Assumption."""
+    upper_floor_review_per_year: Share = 0.01
+    """Chance per year that an owner looks at its unused upper floors (most do not: the barriers that Dutch "wonen boven winkels" programmes address: a separate entrance, fire safety, split ownership, financing). Conversions have been slow in practice: six in ten upper floors of commercial buildings in Dutch centres are not lived in, 40,000-50,000 floors, room for ~70,000 dwellings (Stec Groep, via geografie.nl 2023 and stadsfilosofie.nl); Utrecht's programme added about 95 dwellings above shops in 2023. The rate: assumption (about 0.5% of the buildings with a free upper floor converted a year in the midsize centre)."""
     forced_sale_discount: Share = 0.1
     """Discount on market value when a lender forces a sale after a covenant breach that the owner cannot cure. Assumption."""
-    start_cash_years_of_rent: NonNeg = 0.5
+    start_cash_years_of_rent: NonNeg = 1.1
     """Owners' starting cash in years of their rent income (commercial and dwelling rents). Assumption."""
     buyer_mix: dict[Literal["institutional", "private", "local", "corporation"], NonNeg] = {"institutional": 0.2, "private": 0.5, "local": 0.3, "corporation": 0.0}
     """Kind of the buyer of a sold parcel (relative weights, at least one positive). Assumption."""
@@ -590,11 +601,11 @@ class AgentsConfig(Strict):
 
 # ---------------------------------------------------------------- market
 class MarketConfig(Strict):
-    rent_capture_share: Share = 0.9
-    """Market rent = this share of the bid rent: the second-best break-even rent among the sectors zoning permits on the unit (competition between sectors sets the rent). Assumption."""
+    normal_profit_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.04
+    """Operating profit, as a share of sales, that the typical business of a unit's best use keeps at the market rent: the market rent is the sales less cost of goods, fixed costs and this profit (0..1). Dutch retail's operating result was 4.1-4.2% of net sales in 2015-2017 (CBS via vakcentrum.nl, "Detailhandel algemeen"; 2-6% by branch in CBS 1999)."""
     spending_dilution: Share = 0.0
     """How far a sector's spending in the centre is a fixed pool shared by its floor: sales per m2 scale with (the sector's occupied floor at the start / now) to this power (0: sales do not depend on competitors' floor; 1: a fixed pool). More floor does not bring more spending (PBL, "Leegstand detailhandel herbezien": structural vacancy as oversupply of floor space). The power: assumption."""
-    rent_vacancy_sensitivity: NonNeg = 0.3
+    rent_vacancy_sensitivity: NonNeg = 1.0
     """Market rent falls by this share times the local vacancy share (5×5 window), on top of vacancy's effect on sales. Assumption."""
     vacant_value_discount: Share = 0.2
     """Appraisal discount of a vacant unit against its asking-rent value. Assumption."""
@@ -652,8 +663,8 @@ class Scenario(Strict):
     """Simulated years (default 20: a modelling choice)."""
     steps_per_year: Annotated[int, Field(ge=1, le=12)] = 4
     """Steps per year (4 = quarters, the default step length: a modelling choice)."""
-    burn_in_years: Annotated[int, Field(ge=0, le=20)] = 3
-    """Years simulated before step 0 with the start year's context and no instruments, so the synthetic city settles into the model's own equilibrium (leases, rents, vacancy spells); not recorded. Assumption."""
+    burn_in_years: Annotated[int, Field(ge=0, le=20)] = 10
+    """Years of the commercial market simulated before step 0 under the start year's context, with no instruments and no household moves or upper-floor conversions (households start in their own steady state); not recorded. The start is drawn from the model's steady state (rents, vacancy spells and asks, owners' cash), but who sits where, the stock of long-vacant units and the owners' pricing of it take about ten years to settle (docs/calibration.md §3). 0..20."""
     city: CityConfig = CityConfig()
     context: ContextConfig = ContextConfig()
     agents: AgentsConfig = AgentsConfig()

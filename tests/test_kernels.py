@@ -83,6 +83,9 @@ def random_state(seed: int, h: int, w: int, step: int = STEP, spy: int = SPY) ->
         "floor_m2": on_parcels(rng.uniform(20.0, 500.0, n)),
         "footfall": footfall,
         "resident_field": on_parcels(rng.gamma(2.0, 3.0, n)),
+        # the footfall a cell adds to itself per unit of its use's attraction (a vacant unit is
+        # judged with a tenant's draw); large enough that some pairs' footfall would go negative
+        "own_attraction": on_parcels(rng.uniform(0.0, 200.0, n)),
         "anchor": np.where(is_parcel, 0.0, rng.uniform(0.0, 8.0, (h, w))),
         "bonus": np.where(rng.random((h, w)) < 0.2, rng.uniform(0.0, 0.3, (h, w)), 0.0),
         "dwellings": dwellings, "dwellings_occupied": occupied,
@@ -107,7 +110,7 @@ def random_state(seed: int, h: int, w: int, step: int = STEP, spy: int = SPY) ->
         "complement": rng.uniform(-3.0, 3.0, (N_USES, N_USES)),
         "margin": rng.uniform(0.2, 1.0, N_USES), "fixed": rng.uniform(100.0, 900.0, N_USES),
         "p": market_params(
-            dwelling_ff_ref=80.0, rent_capture=rng.uniform(0.5, 1.0), vacancy_sensitivity=rng.uniform(0.0, 2.0),
+            dwelling_ff_ref=80.0, vacancy_sensitivity=rng.uniform(0.0, 2.0),
             cap_rate=0.05, spread_A1=0.0, spread_A2=0.005, spread_B=0.01, spread_C=0.02, spread_res=0.03,
             residential_cap_rate=0.04, vacant_discount=0.2,
             decay_per_step=0.02 / spy, vacant_mult=1.5, vacancy_spill=1.0, front_spill=0.5,
@@ -139,7 +142,7 @@ def footfall_kwargs(s: dict) -> dict:
 def sales_kwargs(s: dict) -> dict:
     return dict(sector=s["pairs"][0], parcel=s["pairs"][1], land=s["land"], use=s["use"],
                 condition=s["condition"], footfall=s["footfall"], resident_field=s["resident_field"],
-                density_eur_m2=s["density"], online_share=s["online"], elasticity=s["elasticity"],
+                own_attraction=s["own_attraction"], attraction_by_use=ATTRACTION, density_eur_m2=s["density"], online_share=s["online"], elasticity=s["elasticity"],
                 local_share=s["local"], complement=s["complement"], cluster_strength=0.3,
                 footfall_ref=100.0, resident_ref=5.0)
 

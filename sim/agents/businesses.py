@@ -205,7 +205,7 @@ def entrant_bids(model: "CityModel") -> list[Offer]:
         code = USE_CODE[sector_name]
         # would-be entrants follow market size: visitors for the visitor-facing part of sales
         demand = max(model.context["visitor_demand"], 0.0) ** (1.0 - sp.local_share)
-        rate = sp.entry_rate_per_1000_units * cfg.entry_rate_multiplier
+        rate = sp.entry_rate_per_1000_units * cfg.entry_rate_multiplier * model.spec.city.demand_level_value
         n = streams.poisson("entrant.arrivals", t, rate * scale * demand, code)
         ok = (allowed >> code) & 1 == 1
         if n and ok.any():   # a published use-mix rule closes units to the sector: entrants look elsewhere
@@ -226,13 +226,16 @@ def entrant_bids(model: "CityModel") -> list[Offer]:
             seen = np.ones((n, cand.size), bool)
         if not seen.any():
             continue
-        # businesses differ: an entrant sells productivity × what the sector's typical business would
+        # businesses differ: an entrant will sell productivity × what the sector's typical business
+        # would, but before it opens it knows only ``productivity_known_share`` of its difference
+        # from the typical business: it judges units by the sales it expects
         q = productivity_of(cfg, streams.uniform("entrant.productivity", t, keys))
+        q_expected = 1.0 + cfg.productivity_known_share * (q - 1.0)
         # the tenant pays the asking rent less the rent-free months on offer and less any
         # share the municipality pays (rent subsidy)
         ask = effective_ask_eur_m2(model, cand) * (1.0 - model.municipality.rent_support_share(cand, code))
         gross = model.sales_eur_m2(np.full(cand.size, code), cand) * model.sector_arrays["gross_margin"][code]
-        wtp = q[:, None] * gross[None, :] - model.sector_arrays["fixed_cost_eur_m2"][code]
+        wtp = q_expected[:, None] * gross[None, :] - model.sector_arrays["fixed_cost_eur_m2"][code]
         margin = np.where(seen, wtp - ask[None, :], -np.inf)
         best = np.argmax(margin, axis=1)
         for e in np.flatnonzero(margin[np.arange(n), best] >= 0.0).tolist():

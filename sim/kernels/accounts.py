@@ -15,17 +15,24 @@ CLUSTER_RADIUS = 2      # 5×5 window for clustering: a shopping street's neighb
 STREET_COND_RADIUS = 1  # 3×3 window for "condition of the street" (assumption)
 
 
-def sales_density(sector, parcel, land, use, condition, footfall, resident_field,
-                  density_eur_m2, online_share, elasticity, local_share, complement,
+def sales_density(sector, parcel, land, use, condition, footfall, resident_field, own_attraction,
+                  attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement,
                   cluster_strength, footfall_ref, resident_ref):
     """Annual sales per m2 for (sector, parcel) pairs.
 
     sales = density × (1 − online) × index^elasticity × clustering × street condition,
     with index = (1 − local)·footfall/footfall_ref + local·residents/resident_ref.
 
+    The footfall of a pair is the unit's footfall as it would be with the unit holding the
+    pair's sector: the unit's own draw (``own_attraction`` × the use's attraction) is part of
+    its footfall, so a vacant unit is judged by the footfall it will have once it opens, not
+    by the near-empty footfall of an empty shop front (docs/ODD.md §7.1).
+
     Args:
         sector, parcel: int arrays of equal length (use code, flat parcel index).
         land, use: (H, W) int8; condition, footfall, resident_field: (H, W) float64.
+        own_attraction: (H, W) float64, the footfall a cell adds to itself per unit of its use's
+            attraction (``own_attraction_weight``); attraction_by_use: float64 per use code.
         density_eur_m2, online_share, elasticity, local_share: float64 per use code.
         complement: (U, U) float64, effect of a neighbour's use on a sector's sales (−1..1).
         cluster_strength, footfall_ref, resident_ref: scalars (refs > 0).
@@ -40,18 +47,21 @@ def sales_density(sector, parcel, land, use, condition, footfall, resident_field
     if sector.shape != parcel.shape:
         raise ValueError("sales_density: sector and parcel arrays differ in length")
     same_shape("sales_density", land=land, use=use, condition=condition, footfall=footfall,
-               resident_field=resident_field)
+               resident_field=resident_field, own_attraction=own_attraction)
     in_range("sales_density", "parcel", parcel, 0, land.size)
     in_range("sales_density", "sector", sector, 0, len(density_eur_m2))
     in_range("sales_density", "use", use, 0, complement.shape[1])
-    return _sales_density(sector, parcel, land, use,
-                          condition, footfall, resident_field, density_eur_m2, online_share,
+    if len(attraction_by_use) != complement.shape[1]:
+        raise ValueError("sales_density: attraction_by_use needs one weight per use code")
+    return _sales_density(sector, parcel, land, use, condition, footfall, resident_field,
+                          np.asarray(own_attraction, np.float64), np.asarray(attraction_by_use, np.float64),
+                          density_eur_m2, online_share,
                           elasticity, local_share, complement, float(cluster_strength),
                           float(footfall_ref), float(resident_ref))
 
 
 @njit(cache=True)
-def _sales_density(sector, parcel, land, use, condition, footfall, resident, density, online,
+def _sales_density(sector, parcel, land, use, condition, footfall, resident, own, attraction, density, online,
                    elasticity, local, complement, cluster_strength, ff_ref, res_ref):
     h, w = use.shape
     n = sector.shape[0]
@@ -63,7 +73,9 @@ def _sales_density(sector, parcel, land, use, condition, footfall, resident, den
         s = sector[k]
         i = parcel[k] // w
         j = parcel[k] % w
-        index = (1.0 - local[s]) * footfall[i, j] / ff_ref + local[s] * resident[i, j] / res_ref
+        # the unit's footfall with its own draw as the sector's (zero change for a tenant's own sector)
+        foot = footfall[i, j] + own[i, j] * (attraction[s] - attraction[use[i, j]])
+        index = (1.0 - local[s]) * max(foot, 0.0) / ff_ref + local[s] * resident[i, j] / res_ref
         base = density[s] * (1.0 - online[s]) * index ** elasticity[s]
         comp = 0.0
         for a in range(-rc, rc + 1):
@@ -90,9 +102,10 @@ def _sales_density(sector, parcel, land, use, condition, footfall, resident, den
 
 
 def business_accounts(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                      productivity, land, use, condition, footfall, resident_field, density_eur_m2, online_share,
-                      elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
-                      gross_margin, fixed_cost_eur_m2, steps_per_year, step):
+                      productivity, land, use, condition, footfall, resident_field, own_attraction,
+                      attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement,
+                      cluster_strength, footfall_ref, resident_ref, gross_margin, fixed_cost_eur_m2,
+                      steps_per_year, step):
     """One step of every business's accounts: sales, profit, cash, insolvency, lease ends.
 
     Sales per m2 are those of ``sales_density`` (same inner function) for each live
@@ -119,18 +132,20 @@ def business_accounts(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_
                floor_m2=floor_m2, cash_eur=cash_eur, rent_eur_m2=rent_eur_m2, lease_end_step=lease_end_step,
                productivity=productivity)
     same_shape("business_accounts", land=land, use=use, condition=condition, footfall=footfall,
-               resident_field=resident_field)
+               resident_field=resident_field, own_attraction=own_attraction)
     # sector codes and parcels of live businesses are range-checked inside the kernel's single pass
     return _accounts(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                     np.asarray(productivity, np.float64), land, use, condition, footfall, resident_field, density_eur_m2, online_share, elasticity,
-                     local_share, complement, float(cluster_strength), float(footfall_ref), float(resident_ref),
-                     gross_margin, fixed_cost_eur_m2, float(steps_per_year), int(step))
+                     np.asarray(productivity, np.float64), land, use, condition, footfall, resident_field,
+                     np.asarray(own_attraction, np.float64), np.asarray(attraction_by_use, np.float64),
+                     density_eur_m2, online_share, elasticity, local_share, complement, float(cluster_strength),
+                     float(footfall_ref), float(resident_ref), gross_margin, fixed_cost_eur_m2,
+                     float(steps_per_year), int(step))
 
 
 @njit(cache=True)
 def _accounts(alive, front, sector, parcel, floor, cash, rent, lease_end, prod, land, use, condition, footfall,
-              resident, density, online, elasticity, local, complement, cluster_strength, ff_ref, res_ref,
-              margin, fixed, spy, step):
+              resident, own, attraction, density, online, elasticity, local, complement, cluster_strength,
+              ff_ref, res_ref, margin, fixed, spy, step):
     n = alive.shape[0]
     n_codes = margin.shape[0]
     n_cells = land.size
@@ -138,8 +153,8 @@ def _accounts(alive, front, sector, parcel, floor, cash, rent, lease_end, prod, 
     for k in live:
         if sector[k] < 0 or sector[k] >= n_codes or parcel[k] < 0 or parcel[k] >= n_cells:
             raise ValueError("business_accounts: sector code or parcel out of range")
-    sales_live = _sales_density(sector[live], parcel[live], land, use, condition, footfall, resident,
-                                density, online, elasticity, local, complement, cluster_strength, ff_ref, res_ref)
+    sales_live = _sales_density(sector[live], parcel[live], land, use, condition, footfall, resident, own,
+                                attraction, density, online, elasticity, local, complement, cluster_strength, ff_ref, res_ref)
     sales_all = np.zeros(n)
     sales_all[live] = sales_live
     revenue = np.empty(n)

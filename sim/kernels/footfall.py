@@ -28,6 +28,18 @@ def cell_attraction(use, condition, street_class, anchor, dwellings_occupied, bo
     return visitor_demand * visitor * (1.0 + bonus) + resident_attraction * dwellings_occupied
 
 
+def own_attraction_weight(condition, street_class, bonus, street_weight, visitor_demand, weights):
+    """Footfall a cell adds to its own footfall per unit of its use's attraction (numpy).
+
+    The centre tap of ``weights`` times the cell's visitor scaling (condition, street class,
+    visitor demand, bonus), as in ``cell_attraction``: changing a cell's use from ``u`` to ``s``
+    changes its own footfall by this × (attraction[s] − attraction[u]). Zero on public space.
+    """
+    r = weights.shape[0] // 2
+    sw = np.where(street_class >= 0, np.asarray(street_weight)[np.maximum(street_class, 0)], 0.0)
+    return weights[r, r] * visitor_demand * (0.5 + 0.5 * np.asarray(condition)) * sw * (1.0 + np.asarray(bonus))
+
+
 def footfall_field(use, condition, street_class, anchor, dwellings_occupied, bonus,
                    attraction_by_use, street_weight, resident_attraction, visitor_demand, weights):
     """Footfall and resident fields on the grid.

@@ -20,9 +20,9 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
                   step, p):
     """Rents, values, condition and conversions for every parcel.
 
-    Market rent is bid rent: owners capture a share of the break-even rent that
-    competition between permitted sectors sets on the unit (``bid_rent_eur_m2``,
-    from the sales kernel), less a discount for vacancy around it.
+    Market rent is the bid rent (``bid_rent_eur_m2``, from the sales kernel: what the typical
+    business of the best permitted use can pay after its costs and a normal profit), less a
+    discount for vacancy around it.
 
     Value is the appraisal: the contract (headline) rent of a let unit capitalised at the
     street's cap rate; for a vacant unit the valuer's rent (``appraisal_rent_eur_m2``: the
@@ -60,7 +60,7 @@ def market_update(land, use, street_class, floor_m2, condition, is_front, footfa
 
 
 # Layout of the parameter vector (one place, shared with the twins).
-PARAM_NAMES = ("dwelling_ff_ref", "rent_capture", "vacancy_sensitivity",
+PARAM_NAMES = ("dwelling_ff_ref", "vacancy_sensitivity",
                "cap_rate", "spread_A1", "spread_A2", "spread_B", "spread_C", "spread_res",
                "residential_cap_rate", "vacant_discount", "decay_per_step", "vacant_mult",
                "vacancy_spill", "front_spill", "dwelling_elasticity", "opex_share")
@@ -68,7 +68,6 @@ N_PARAMS = len(PARAM_NAMES)
 P = {n: i for i, n in enumerate(PARAM_NAMES)}
 # positions as module constants: numba freezes them into the kernel
 _DWELLING_FF_REF = P["dwelling_ff_ref"]
-_RENT_CAPTURE = P["rent_capture"]
 _VACANCY_SENSITIVITY = P["vacancy_sensitivity"]
 _CAP_RATE = P["cap_rate"]
 _RESIDENTIAL_CAP_RATE = P["residential_cap_rate"]
@@ -134,7 +133,6 @@ def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, apprais
             dwell_elastic, conv_step, conv_to, conv_dw, cond_bonus, step, p, is_commercial):
     # unpack the parameter vector (positions: module constants from PARAM_NAMES)
     dwelling_ff_ref = p[_DWELLING_FF_REF]
-    rent_capture = p[_RENT_CAPTURE]
     vacancy_sensitivity = p[_VACANCY_SENSITIVITY]
     cap_rate = p[_CAP_RATE]
     residential_cap_rate = p[_RESIDENTIAL_CAP_RATE]
@@ -177,7 +175,7 @@ def _market(land, use, street, floor, cond, front, foot, bid_rent, rent, apprais
             units3 = _box(units_t, i, j, SPILLOVER_RADIUS, h, w) - own_unit
             fronts3 = _box(fronts_t, i, j, SPILLOVER_RADIUS, h, w) - own_fr
             local_vac = vac5 / units5 if units5 > 0 else 0.0
-            m_rent[i, j] = rent_capture * max(bid_rent[i, j], 0.0) * max(0.0, 1.0 - vacancy_sensitivity * local_vac)
+            m_rent[i, j] = max(bid_rent[i, j], 0.0) * max(0.0, 1.0 - vacancy_sensitivity * local_vac)
             # condition decay with spillover from vacancy and criminal fronts
             spill_vac = vac3 / units3 if units3 > 0 else 0.0
             own_front = 2.0 if front[i, j] else 0.0

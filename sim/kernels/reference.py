@@ -116,8 +116,8 @@ def footfall_field_python(use, condition, street_class, anchor, dwellings_occupi
 
 
 # ====================================================================== sales density
-def sales_density_numpy(sector, parcel, land, use, condition, footfall, resident_field,
-                        density_eur_m2, online_share, elasticity, local_share, complement,
+def sales_density_numpy(sector, parcel, land, use, condition, footfall, resident_field, own_attraction,
+                        attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement,
                         cluster_strength, footfall_ref, resident_ref):
     """numpy twin of ``sales_density`` (test oracle, bench baseline).
 
@@ -134,7 +134,10 @@ def sales_density_numpy(sector, parcel, land, use, condition, footfall, resident
     is_parcel = land == 0
 
     local = np.asarray(local_share)[sector]
-    index = ((1.0 - local) * np.asarray(footfall)[i, j] / footfall_ref
+    attraction = np.asarray(attraction_by_use, np.float64)
+    # the unit's footfall with its own draw as the pair's sector's
+    foot = np.asarray(footfall)[i, j] + np.asarray(own_attraction)[i, j] * (attraction[sector] - attraction[use[i, j]])
+    index = ((1.0 - local) * np.maximum(foot, 0.0) / footfall_ref
              + local * np.asarray(resident_field)[i, j] / resident_ref)
     base = (np.asarray(density_eur_m2)[sector] * (1.0 - np.asarray(online_share)[sector])
             * np.power(index, np.asarray(elasticity)[sector]))
@@ -161,13 +164,14 @@ def sales_density_numpy(sector, parcel, land, use, condition, footfall, resident
     return base * cluster * (0.7 + 0.3 * street_cond)
 
 
-def sales_density_python(sector, parcel, land, use, condition, footfall, resident_field,
-                         density_eur_m2, online_share, elasticity, local_share, complement,
+def sales_density_python(sector, parcel, land, use, condition, footfall, resident_field, own_attraction,
+                         attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement,
                          cluster_strength, footfall_ref, resident_ref):
     """Per-item plain-Python twin of ``sales_density`` (test oracle, bench baseline)."""
     land_l, use_l = np.asarray(land).tolist(), np.asarray(use).tolist()
     cond_l, foot_l = np.asarray(condition, float).tolist(), np.asarray(footfall, float).tolist()
     res_l = np.asarray(resident_field, float).tolist()
+    own_l, attr_l = np.asarray(own_attraction, float).tolist(), np.asarray(attraction_by_use, float).tolist()
     dens, onl = np.asarray(density_eur_m2, float).tolist(), np.asarray(online_share, float).tolist()
     elas, loc = np.asarray(elasticity, float).tolist(), np.asarray(local_share, float).tolist()
     comp_m = np.asarray(complement, float).tolist()
@@ -183,7 +187,8 @@ def sales_density_python(sector, parcel, land, use, condition, footfall, residen
     out = []
     for s, p in zip(np.asarray(sector).tolist(), np.asarray(parcel).tolist()):
         i, j = divmod(p, w)
-        index = (1.0 - loc[s]) * foot_l[i][j] / footfall_ref + loc[s] * res_l[i][j] / resident_ref
+        foot = foot_l[i][j] + own_l[i][j] * (attr_l[s] - attr_l[use_l[i][j]])
+        index = (1.0 - loc[s]) * max(foot, 0.0) / footfall_ref + loc[s] * res_l[i][j] / resident_ref
         base = dens[s] * (1.0 - onl[s]) * index ** elas[s]
         comp = 0.0
         for ii, jj in parcels_near(i, j, rc):
@@ -198,9 +203,10 @@ def sales_density_python(sector, parcel, land, use, condition, footfall, residen
 
 # ====================================================================== business accounts
 def business_accounts_numpy(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                            productivity, land, use, condition, footfall, resident_field, density_eur_m2, online_share,
-                            elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
-                            gross_margin, fixed_cost_eur_m2, steps_per_year, step):
+                            productivity, land, use, condition, footfall, resident_field, own_attraction,
+                            attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement,
+                            cluster_strength, footfall_ref, resident_ref, gross_margin, fixed_cost_eur_m2,
+                            steps_per_year, step):
     """numpy twin of ``business_accounts`` (test oracle, bench baseline): sales from the numpy
     sales twin for the live businesses, then the accounts as array arithmetic."""
     alive = np.asarray(alive, np.bool_)
@@ -208,7 +214,7 @@ def business_accounts_numpy(alive, is_front, sector, parcel, floor_m2, cash_eur,
     sales_eur_m2 = np.zeros(alive.size)
     sales_eur_m2[live] = sales_density_numpy(
         np.asarray(sector)[live], np.asarray(parcel)[live], land, use, condition, footfall, resident_field,
-        density_eur_m2, online_share, elasticity, local_share, complement, cluster_strength,
+        own_attraction, attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement, cluster_strength,
         footfall_ref, resident_ref)
     front = np.asarray(is_front, np.bool_)
     s = np.where(alive, np.asarray(sector, np.int64), 0)   # dead slots may hold any code
@@ -226,15 +232,16 @@ def business_accounts_numpy(alive, is_front, sector, parcel, floor_m2, cash_eur,
 
 
 def business_accounts_python(alive, is_front, sector, parcel, floor_m2, cash_eur, rent_eur_m2, lease_end_step,
-                             productivity, land, use, condition, footfall, resident_field, density_eur_m2, online_share,
-                             elasticity, local_share, complement, cluster_strength, footfall_ref, resident_ref,
-                             gross_margin, fixed_cost_eur_m2, steps_per_year, step):
+                             productivity, land, use, condition, footfall, resident_field, own_attraction,
+                             attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement,
+                             cluster_strength, footfall_ref, resident_ref, gross_margin, fixed_cost_eur_m2,
+                             steps_per_year, step):
     """Per-business plain-Python twin of ``business_accounts`` (test oracle, bench baseline):
     sales from the per-pair Python sales twin for the live businesses, then a loop."""
     live = [k for k, a in enumerate(np.asarray(alive, bool).tolist()) if a]
     sales_live = sales_density_python(
         np.asarray(sector)[live], np.asarray(parcel)[live], land, use, condition, footfall, resident_field,
-        density_eur_m2, online_share, elasticity, local_share, complement, cluster_strength,
+        own_attraction, attraction_by_use, density_eur_m2, online_share, elasticity, local_share, complement, cluster_strength,
         footfall_ref, resident_ref).tolist()
     sales_eur_m2 = [0.0] * len(np.asarray(alive))
     for k, v in zip(live, sales_live):
@@ -295,8 +302,8 @@ def market_update_numpy(land, use, street_class, floor_m2, condition, is_front, 
     new_dw = np.where(completed, dwellings + np.asarray(conversion_dwellings, np.int64), dwellings)
 
     local_vac = np.where(units5 > 0, vac5 / np.maximum(units5, 1), 0.0)
-    # owners capture a share of the (non-negative) bid rent, less a discount for local vacancy
-    m_rent = (g["rent_capture"] * np.maximum(np.asarray(bid_rent_eur_m2, np.float64), 0.0)
+    # the (non-negative) bid rent, less a discount for local vacancy
+    m_rent = (np.maximum(np.asarray(bid_rent_eur_m2, np.float64), 0.0)
               * np.maximum(0.0, 1.0 - g["vacancy_sensitivity"] * local_vac))
 
     spill_vac = np.where(units3 > 0, vac3 / np.maximum(units3, 1), 0.0)
@@ -365,7 +372,7 @@ def market_update_python(land, use, street_class, floor_m2, condition, is_front,
                 new_use[i, j], new_dw[i, j], completed[i, j] = u, dw, True
 
             near5, near3 = neighbours(i, j, RENT_VACANCY_RADIUS), neighbours(i, j, SPILLOVER_RADIUS)
-            m_rent[i, j] = (g["rent_capture"] * max(grid["bid"][i][j], 0.0)
+            m_rent[i, j] = (max(grid["bid"][i][j], 0.0)
                             * max(0.0, 1.0 - g["vacancy_sensitivity"] * vacancy_share(near5)))
 
             fronts_near = sum(1 for ii, jj in near3 if grid["front"][ii][jj]) + (2.0 if grid["front"][i][j] else 0.0)
