@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.kpis import RECORD_INDEX
 from sim.scenario import Scenario
 
 METRIC_COLUMNS = ["run_id", "scenario", "replicate", "seed", "step", "year", "metric", "value"]
@@ -127,8 +128,9 @@ def release_model(model) -> None:
 def tidy_metrics(records: list[dict[str, float]], run_id: str, scenario: Scenario, replicate: int,
                  seed: int) -> pd.DataFrame:
     """Long form, one row per step and metric. A metric that appears later (a first
-    conversion of some kind) is 0 before it appears: all such metrics are counts."""
-    names = list(dict.fromkeys(k for r in records for k in r))
+    conversion of some kind) is 0 before it appears: all such metrics are counts. The
+    records' ``step`` and ``year`` are columns here, not metrics."""
+    names = [k for k in dict.fromkeys(k for r in records for k in r) if k not in RECORD_INDEX]
     values = np.array([[r.get(k, 0.0) for k in names] for r in records], dtype=np.float64)
     n_steps, n_metrics = values.shape
     steps = np.repeat(np.arange(n_steps), n_metrics)
