@@ -346,14 +346,14 @@ def compare(scenarios: Sequence[Scenario | str | Path], *, replicates: int = 20,
     _check_count("replicates", replicates, 1, MAX_REPLICATES, none_ok=False)
     _check_count("workers", workers, 1, 1024)
     _check_count("seed", seed, 0, MAX_SEED)
-    options = dict(replicates=replicates, workers=workers, lang=lang, resume=resume, progress=progress,
-                   report=report, seed=seed)
+    compare_in = partial(compare_runs, list(scenarios), replicates=replicates, workers=workers, lang=lang,
+                         resume=resume, progress=progress, report=report, seed=seed)
     if out is not None:
-        return compare_runs(list(scenarios), out=out, **options)
+        return compare_in(out=out)
     if report or resume:
         raise ValueError("report and resume need out=: the folder that keeps the report and the runs")
     with tempfile.TemporaryDirectory(prefix="regie-compare-") as tmp:
-        result = compare_runs(list(scenarios), out=Path(tmp) / "compare", **options)
+        result = compare_in(out=Path(tmp) / "compare")
     result.out_dir = None
     return result
 
@@ -389,14 +389,14 @@ def sweep(experiment: str | Path, *, executor: str = "process", workers: int | N
     from sim.experiments.sweep import sweep as sweep_runs
 
     _check_count("workers", workers, 1, 1024)
-    options = dict(executor=executor, workers=workers, scheduler=scheduler, resume=resume, progress=progress,
-                   analyze=analyze, allow_missing=allow_missing, lang=lang)
+    sweep_in = partial(sweep_runs, experiment, executor=executor, workers=workers, scheduler=scheduler,
+                       resume=resume, progress=progress, analyze=analyze, allow_missing=allow_missing, lang=lang)
     if out is not None:
-        return sweep_runs(experiment, out=out, **options)
+        return sweep_in(out=out)
     if resume:
         raise ValueError("resume needs out=: the folder that keeps the sweep's runs")
     with tempfile.TemporaryDirectory(prefix="regie-sweep-") as tmp:
-        result = sweep_runs(experiment, out=Path(tmp) / "sweep", **options)
+        result = sweep_in(out=Path(tmp) / "sweep")
     result.out_dir = None
     if result.analysis is not None:
         result.analysis.out_dir = None
