@@ -28,6 +28,9 @@ OWNER_FINANCE_METRICS = ("owner_cash_eur", "owner_debt_eur", "owner_ltv", "owner
 if TYPE_CHECKING:
     from sim.model import CityModel
 
+# The keys of a model record (``CityModel.records``) that say when it was taken; every other key is a metric.
+RECORD_INDEX = ("step", "year")
+
 # The metrics shown in the terminal summary and the workshop reports.
 KEY_METRICS = ("vacancy_units", "vacancy_floor", "vacancy_units_A1", "vacancy_units_C", "longterm_vacancy_1y",
                "longterm_vacancy_3y", "diversity_shannon", "craft_culture_m2", "households",

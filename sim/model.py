@@ -41,13 +41,37 @@ VACANT_ASK_LOG_SD = 0.15
 
 
 class CityModel(mesa.Model):
-    """One run of one scenario with one seed.
+    """One run of one scenario with one seed, as a Mesa model.
 
-    The validated scenario is ``self.spec``, not ``self.scenario``: Mesa 3.5 reserves
-    ``Model.scenario`` for its own experiment object (its setter writes into the object,
-    which fails on our frozen schema)."""
+    Construction builds the city, its agents and the instruments and runs the burn-in, so
+    the model starts at step 0 (the start year). Each ``step()`` is one step of
+    ``1 / steps_per_year`` years; ``running`` turns False at the horizon
+    (``horizon_years * steps_per_year`` steps), so Mesa's ``run_model()`` stops there.
+
+    Attributes a researcher reads (docs/api.md describes each):
+        spec: the validated scenario (not ``self.scenario``: Mesa 3.5 reserves
+            ``Model.scenario`` for its own experiment object, whose setter writes into
+            the object, which fails on our frozen schema).
+        seed: the root seed of every random stream of the run.
+        steps: steps simulated since the start (0 after construction).
+        running: True until the horizon is reached.
+        records: one dict per recorded step, from step 0: ``step``, ``year`` (calendar time
+            at the end of the step, as in metrics.parquet) and every KPI by metric name, so
+            ``pandas.DataFrame(model.records)`` is the run's wide KPI table.
+        parcels: the parcel arrays (``sim.parcels.Parcels``; names, dtypes and units in
+            docs/api.md).
+        owners, businesses, households: the agents' arrays (``SlotStore``; ``alive`` marks
+            the slots in use).
+        municipality: the municipality agent, its instruments and its ledger.
+    """
 
     def __init__(self, scenario: Scenario, seed: int | None = None):
+        """Build the city of ``scenario`` and run its burn-in.
+
+        Args:
+            scenario: A validated scenario (``Scenario.from_yaml`` or ``sim.load_scenario``).
+            seed: Root seed of the run (default: the scenario's ``seed``).
+        """
         self.spec = scenario
         self.seed = scenario.seed if seed is None else int(seed)
         super().__init__(rng=self.seed)    # Mesa's own generators; the model draws from self.streams
@@ -81,7 +105,7 @@ class CityModel(mesa.Model):
         for instrument in self.municipality.instruments:
             self.municipality.ledger.open(instrument.name)   # its metrics exist from step 0
             instrument.initialize(self)
-        self.records: list[dict[str, float]] = [compute_kpis(self)]
+        self.records: list[dict[str, float]] = [self.kpi_record()]
 
     # ------------------------------------------------------------------ the step
     def step(self) -> None:
@@ -97,6 +121,7 @@ class CityModel(mesa.Model):
         self.agents_with_events_act(accounts)       # 5. exits, owners, entrants, households, sales
         self.update_market()                        # 6. kernel: rents, values, condition, conversions
         self.record_kpis()                          # 7. KPIs
+        self.running = self.burning_in or self.steps < self.spec.n_steps   # run_model() stops at the horizon
 
     def agents_with_events_act(self, accounts: dict) -> None:
         t0 = time.perf_counter()
@@ -435,8 +460,13 @@ class CityModel(mesa.Model):
         if self.burning_in:
             return
         self.municipality.count_public_cost()
-        self.records.append(compute_kpis(self))
+        self.records.append(self.kpi_record())
         self.timers["recording"] += time.perf_counter() - t0
+
+    def kpi_record(self) -> dict[str, float]:
+        """The record of this step: ``step``, ``year`` (start year + step / steps per year: the
+        end of the step) and every KPI of the current state (``sim.kpis.compute_kpis``)."""
+        return {"step": self.steps, "year": self.spec.start_year + self.steps / self.spy, **compute_kpis(self)}
 
     # ------------------------------------------------------------------ set-up
     def _setup_tables(self) -> None:

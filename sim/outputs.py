@@ -19,14 +19,15 @@ import numpy as np
 import pandas as pd
 
 import sim
+from sim.kpis import RECORD_INDEX
 from sim.scenario import Scenario
 
 METRIC_COLUMNS = ["run_id", "scenario", "replicate", "seed", "step", "year", "metric", "value"]
 
 
 @dataclass
-class RunResult:
-    """What one run produced, in memory."""
+class Run:
+    """What one run produced, in memory (``simulate``); ``sim.api.RunResult`` holds one per replicate."""
 
     run_id: str
     scenario: Scenario
@@ -88,7 +89,7 @@ def run_id_for(scenario: Scenario, seed: int) -> str:
     return f"{scenario.sha256()[:10]}-seed{seed}"
 
 
-def simulate(scenario: Scenario, seed: int | None = None, replicate: int = 0, progress: bool = False) -> RunResult:
+def simulate(scenario: Scenario, seed: int | None = None, replicate: int = 0, progress: bool = False) -> Run:
     """Run ``scenario`` with ``seed`` over its horizon and collect tidy metrics and yearly snapshots."""
     from sim.model import CityModel  # imported here: numba compiles on first use, not on `regie --help`
 
@@ -112,8 +113,7 @@ def simulate(scenario: Scenario, seed: int | None = None, replicate: int = 0, pr
         model.municipality.check_ledger()
     finally:
         release_model(model)
-    return RunResult(rid, scenario, seed, replicate, metrics, snapshots, dict(model.timers),
-                     time.perf_counter() - t0)
+    return Run(rid, scenario, seed, replicate, metrics, snapshots, dict(model.timers), time.perf_counter() - t0)
 
 
 def release_model(model) -> None:
@@ -127,8 +127,9 @@ def release_model(model) -> None:
 def tidy_metrics(records: list[dict[str, float]], run_id: str, scenario: Scenario, replicate: int,
                  seed: int) -> pd.DataFrame:
     """Long form, one row per step and metric. A metric that appears later (a first
-    conversion of some kind) is 0 before it appears: all such metrics are counts."""
-    names = list(dict.fromkeys(k for r in records for k in r))
+    conversion of some kind) is 0 before it appears: all such metrics are counts. The
+    records' ``step`` and ``year`` are columns here, not metrics."""
+    names = [k for k in dict.fromkeys(k for r in records for k in r) if k not in RECORD_INDEX]
     values = np.array([[r.get(k, 0.0) for k in names] for r in records], dtype=np.float64)
     n_steps, n_metrics = values.shape
     steps = np.repeat(np.arange(n_steps), n_metrics)
@@ -158,7 +159,7 @@ def git_commit() -> str | None:
     return out.stdout.strip() + ("-dirty" if dirty else "")
 
 
-def manifest(result: RunResult, source: str | None = None) -> dict:
+def manifest(result: Run, source: str | None = None) -> dict:
     """Provenance of one run: versions, commit, scenario hash and the resolved scenario."""
     import mesa
     import numba
@@ -238,7 +239,7 @@ def make_temp_folder(out_dir: Path) -> Path:
     return tmp
 
 
-def write_run(result: RunResult, out_dir: Path, source: str | None = None, plots: bool = True,
+def write_run(result: Run, out_dir: Path, source: str | None = None, plots: bool = True,
               lang: str = "en", tmp: Path | None = None) -> Path:
     """Write metrics, manifest, snapshots and plots into ``out_dir`` atomically.
 
@@ -273,7 +274,7 @@ def write_run(result: RunResult, out_dir: Path, source: str | None = None, plots
     return out_dir
 
 
-def _plots(result: RunResult, folder: Path, lang: str) -> None:
+def _plots(result: Run, folder: Path, lang: str) -> None:
     from sim import plots
     folder.mkdir(parents=True, exist_ok=True)
     s = result.snapshots

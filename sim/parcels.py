@@ -51,7 +51,7 @@ class Parcels:
     resident_field: np.ndarray       # float64, kernel output
     anchor: np.ndarray               # float64, anchor attraction (station, market square)
     attraction_bonus: np.ndarray     # float64, relative footfall uplift from public-space investment (BIZ)
-    condition_bonus: np.ndarray      # float64, condition added per step by instruments (facade subsidy)
+    condition_bonus: np.ndarray      # float64, condition added per step by public-space investment (BIZ)
     is_front: np.ndarray             # bool, a criminal front occupies it (hidden from use statistics)
     monument: np.ndarray             # bool
     preemption: np.ndarray           # bool, designated for municipal pre-emption

@@ -1,15 +1,22 @@
 """Maps and KPI charts of a simulation run, in English or Dutch.
 
-Two figures are drawn with matplotlib (Agg backend, no display needed):
+Two figures of a run are drawn with matplotlib:
 
-* ``plot_map``: the ground-floor use of every parcel next to the street class
+* ``map_figure``: the ground-floor use of every parcel next to the street class
   of the street it fronts, from one snapshot of the grid.
-* ``plot_kpis``: a 2x3 grid of KPI time series from the tidy metrics table,
+* ``kpis_figure``: a 2x3 grid of KPI time series from the tidy metrics table,
   with a mean line and a 5-95 % band when there are several replicates and
   one line per scenario when there are several scenarios.
 
-Both write a PNG atomically (temporary file in the target directory, then
-``os.replace``) so a reader never sees a half-written image.
+and three of a comparison: ``trajectories_figure``, ``diffmap_figure`` and
+``effect_per_euro_figure``.
+
+Each ``*_figure`` function returns a ``matplotlib.figure.Figure`` (for a notebook
+or a script); its ``plot_*`` twin draws the same figure and writes it as a PNG
+atomically (temporary file in the target directory, then ``os.replace``) so a
+reader never sees a half-written image. Figures are made without pyplot, so no
+backend is chosen here and none is needed to write a PNG: a notebook keeps its
+own (``%matplotlib inline`` shows a returned Figure).
 """
 
 from __future__ import annotations
@@ -19,19 +26,15 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.collections import LineCollection
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
-matplotlib.use("Agg")
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator, ScalarFormatter  # noqa: E402
-
-from sim.uses import LAND_PARCEL, LAND_TYPES, N_STREETS, N_USES, STREET_CLASSES, USES  # noqa: E402
+from sim.uses import LAND_PARCEL, LAND_TYPES, N_STREETS, N_USES, STREET_CLASSES, USES
 
 LANGS: tuple[str, ...] = ("en", "nl")
 DPI = 110
@@ -280,20 +283,19 @@ def _finish_map_axes(ax, title: str, handles: list[Patch]) -> None:
               ncol=3, fontsize=8, frameon=False, handlelength=1.2, columnspacing=1.0)
 
 
-def plot_map(snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
-    """Draw the land-use map and the street-class map side by side as a PNG.
+def map_figure(snapshot: dict, title: str = "", lang: str = "en") -> Figure:
+    """Draw the land-use map and the street-class map side by side.
 
     Args:
         snapshot: Dict with 2-D integer arrays of one shape: ``use`` (index
             into ``USES``, meaningful on parcels only), ``land`` (index into
             ``LAND_TYPES``; 0 = parcel) and ``street_class`` (index into
             ``STREET_CLASSES``, -1 for public space).
-        path: Output PNG path (parent directories are created).
         title: Figure title; empty for none.
         lang: "en" or "nl" for titles and legends.
 
     Returns:
-        The path written, as a ``Path``.
+        The figure (12 × 7.6 inches).
 
     Raises:
         ValueError: on missing or inconsistent arrays, or an unknown ``lang``.
@@ -306,7 +308,13 @@ def plot_map(snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
     _draw_street_classes(ax_street, street, land, lang)
     if title:
         fig.suptitle(title)
-    return _save_atomic(fig, path)
+    return fig
+
+
+def plot_map(snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
+    """Write ``map_figure(snapshot, title, lang)`` as a PNG at ``path`` (parent folders are
+    created); returns the path written. Raises as ``map_figure``."""
+    return _save_atomic(map_figure(snapshot, title, lang), path)
 
 
 # --------------------------------------------------------------------------- KPIs
@@ -433,8 +441,8 @@ def _draw_use_mix(ax, summary: pd.DataFrame, scenarios: list[str], lang: str) ->
     return handles
 
 
-def plot_kpis(metrics: pd.DataFrame, path, lang: str = "en", title: str = "") -> Path:
-    """Draw a 2x3 grid of KPI time series as a PNG.
+def kpis_figure(metrics: pd.DataFrame, lang: str = "en", title: str = "") -> Figure:
+    """Draw a 2x3 grid of KPI time series.
 
     Panels: (a) vacancy share of units overall and per street class (%),
     (b) stacked use mix from ``share_<use>`` (%), (c) footfall index,
@@ -448,12 +456,11 @@ def plot_kpis(metrics: pd.DataFrame, path, lang: str = "en", title: str = "") ->
         metrics: Tidy table with columns ``year`` (float), ``metric`` (str),
             ``value`` (float), optionally ``replicate`` and ``scenario``.
             Vacancy and ``share_*`` values are fractions (0-1).
-        path: Output PNG path (parent directories are created).
         lang: "en" or "nl" for titles, labels and legends.
         title: Figure title; empty for none.
 
     Returns:
-        The path written, as a ``Path``.
+        The figure (15 × 8.5 inches).
 
     Raises:
         ValueError: if ``year``, ``metric`` or ``value`` is missing, or ``lang`` is unknown.
@@ -473,7 +480,13 @@ def plot_kpis(metrics: pd.DataFrame, path, lang: str = "en", title: str = "") ->
             _no_data(ax, lang)
     _use_mix_panel(fig, axes[1], summary, scenarios, lang)
     _kpi_suptitle(fig, metrics, title, lang)
-    return _save_atomic(fig, path)
+    return fig
+
+
+def plot_kpis(metrics: pd.DataFrame, path, lang: str = "en", title: str = "") -> Path:
+    """Write ``kpis_figure(metrics, lang, title)`` as a PNG at ``path`` (parent folders are
+    created); returns the path written. Raises as ``kpis_figure``."""
+    return _save_atomic(kpis_figure(metrics, lang, title), path)
 
 
 def _use_mix_panel(fig: Figure, ax, summary: pd.DataFrame, scenarios: list[str], lang: str) -> None:
@@ -581,17 +594,17 @@ def _scenario_style(pos: int, scenario: str, baseline: str | None) -> tuple[str,
     return colour, SCENARIO_STYLES[(pos // len(SCENARIO_COLOURS)) % len(SCENARIO_STYLES)], 1.4
 
 
-def plot_key_trajectories(metrics: pd.DataFrame, path, lang: str = "en", *, baseline: str | None = None,
-                          scenario_labels: dict[str, str] | None = None,
-                          metric_names: tuple[str, ...] = TRAJECTORY_METRICS, title: str = "") -> Path:
-    """Draw one panel per headline KPI with one line per scenario (mean, 5-95 % band) as a PNG.
+def trajectories_figure(metrics: pd.DataFrame, lang: str = "en", *, baseline: str | None = None,
+                        scenario_labels: dict[str, str] | None = None,
+                        metric_names: tuple[str, ...] = TRAJECTORY_METRICS, title: str = "") -> Figure:
+    """Draw one panel per headline KPI with one line per scenario (mean, 5-95 % band).
 
     Shares are shown in %, euros in EUR million. Panels of metrics missing
     from ``metrics`` are left out; the legend (scenario labels) sits below.
 
     Args:
-        metrics: Tidy table with ``scenario``, ``replicate``, ``year``, ``metric``, ``value``.
-        path: Output PNG path.
+        metrics: Tidy table with ``year``, ``metric``, ``value`` and optionally ``scenario``
+            and ``replicate``.
         lang: "en" or "nl".
         baseline: The baseline scenario (drawn black and first in the legend).
         scenario_labels: Scenario name -> legend label (default: the name).
@@ -599,7 +612,7 @@ def plot_key_trajectories(metrics: pd.DataFrame, path, lang: str = "en", *, base
         title: Figure title; the replicate band note is appended.
 
     Returns:
-        The path written.
+        The figure (4.2 inches wide per column of panels).
     """
     _lang_index(lang)
     summary = _summarise(metrics)
@@ -636,7 +649,15 @@ def plot_key_trajectories(metrics: pd.DataFrame, path, lang: str = "en", *, base
         handles, names = axes[0].get_legend_handles_labels()
         fig.legend(handles, names, loc="outside lower center", ncol=min(3, len(names)), fontsize=9, frameon=False)
     _kpi_suptitle(fig, metrics, title, lang)
-    return _save_atomic(fig, path)
+    return fig
+
+
+def plot_key_trajectories(metrics: pd.DataFrame, path, lang: str = "en", *, baseline: str | None = None,
+                          scenario_labels: dict[str, str] | None = None,
+                          metric_names: tuple[str, ...] = TRAJECTORY_METRICS, title: str = "") -> Path:
+    """Write ``trajectories_figure`` (same arguments) as a PNG at ``path``; returns the path written."""
+    return _save_atomic(trajectories_figure(metrics, lang, baseline=baseline, scenario_labels=scenario_labels,
+                                            metric_names=metric_names, title=title), path)
 
 
 def use_changes(snapshot: dict, baseline_snapshot: dict) -> np.ndarray:
@@ -663,8 +684,8 @@ def _outline_segments(mask: np.ndarray) -> list[tuple[tuple[float, float], tuple
     return segments
 
 
-def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
-    """Draw where a scenario's end-state land use differs from the baseline's, as a PNG.
+def diffmap_figure(snapshot: dict, baseline_snapshot: dict, title: str = "", lang: str = "en") -> Figure:
+    """Draw where a scenario's end-state land use differs from the baseline's.
 
     Changed parcels take the colour of their new use and are outlined;
     unchanged parcels are light grey; public space is coloured as in ``plot_map``.
@@ -672,12 +693,11 @@ def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "",
     Args:
         snapshot: The scenario's snapshot (``use``, ``land``, ``street_class``).
         baseline_snapshot: The baseline's snapshot of the same city.
-        path: Output PNG path.
         title: Figure title; empty for none.
         lang: "en" or "nl".
 
     Returns:
-        The path written.
+        The figure (8.5 × 8.8 inches).
 
     Raises:
         ValueError: as ``use_changes``, or for an unknown ``lang``.
@@ -706,7 +726,13 @@ def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "",
               title=_t("new_use", lang), title_fontsize=9)
     if title:
         fig.suptitle(title)
-    return _save_atomic(fig, path)
+    return fig
+
+
+def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
+    """Write ``diffmap_figure(snapshot, baseline_snapshot, title, lang)`` as a PNG at ``path``;
+    returns the path written. Raises as ``diffmap_figure``."""
+    return _save_atomic(diffmap_figure(snapshot, baseline_snapshot, title, lang), path)
 
 
 def split_by_cost(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -720,8 +746,8 @@ def split_by_cost(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
     return costly, [str(s) for s in cost.index if str(s) not in costly]
 
 
-def plot_effect_per_euro(summary: pd.DataFrame, path, lang: str = "en", *, baseline: str | None = None,
-                         scenario_labels: dict[str, str] | None = None, title: str = "") -> Path:
+def effect_per_euro_figure(summary: pd.DataFrame, lang: str = "en", *, baseline: str | None = None,
+                           scenario_labels: dict[str, str] | None = None, title: str = "") -> Figure:
     """Draw, per key KPI, horizontal bars of the effect per EUR million net public cost per scenario.
 
     Bars are blue for an improvement, orange for a worsening and grey when the
@@ -732,14 +758,13 @@ def plot_effect_per_euro(summary: pd.DataFrame, path, lang: str = "en", *, basel
     Args:
         summary: Comparison summary with ``scenario``, ``metric``, ``per_meur``, ``distinguishable``,
             ``better`` ("up"/"down"), ``net_cost_eur``.
-        path: Output PNG path.
         lang: "en" or "nl".
         baseline: The baseline scenario (never drawn).
         scenario_labels: Scenario name -> bar label (default: the name).
         title: Figure title; empty for none.
 
     Returns:
-        The path written.
+        The figure.
     """
     _lang_index(lang)
     labels = scenario_labels or {}
@@ -780,7 +805,14 @@ def plot_effect_per_euro(summary: pd.DataFrame, path, lang: str = "en", *, basel
                  ha="center", va="center", wrap=True, transform=key.transAxes)
     if title:
         fig.suptitle(title)
-    return _save_atomic(fig, path)
+    return fig
+
+
+def plot_effect_per_euro(summary: pd.DataFrame, path, lang: str = "en", *, baseline: str | None = None,
+                         scenario_labels: dict[str, str] | None = None, title: str = "") -> Path:
+    """Write ``effect_per_euro_figure`` (same arguments) as a PNG at ``path``; returns the path written."""
+    return _save_atomic(effect_per_euro_figure(summary, lang, baseline=baseline, scenario_labels=scenario_labels,
+                                               title=title), path)
 
 
 def _draw_effect_panel(ax, rows: pd.DataFrame, scenarios: list[str], labels: dict[str, str], metric: str,

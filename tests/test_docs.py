@@ -47,3 +47,63 @@ def test_the_instrument_listing_cites_no_file_outside_the_repository():
     for kind, cls in REGISTRY.items():
         text = describe_instrument(cls)
         assert "DESIGN" not in text and "EVIDENCE" not in text and "../shared" not in text, kind
+
+
+# ------------------------------------------------------------------ docs/api.md
+API_DOC = (ROOT / "docs" / "api.md").read_text()
+
+
+def plain_signature(fn, drop_first: bool = False) -> str:
+    """``(a, *, b=1)``: the signature as docs/api.md writes it (no annotations, double quotes)."""
+    import inspect
+    sig = inspect.signature(fn)
+    params = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()][drop_first:]
+    return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty)).replace("'", '"')
+
+
+def test_api_doc_describes_every_public_name_with_its_signature():
+    import sim
+    text = " ".join(API_DOC.split())      # signatures may wrap over lines
+    for name in sim.__all__[1:]:          # all but __version__
+        assert f"### `{name}`" in API_DOC, f"docs/api.md has no section for {name}"
+    for name in ("load_scenario", "variant", "run", "compare", "sweep", "kpi_collector", "CityModel"):
+        written = f"regie.{name}{plain_signature(getattr(sim, name))}"
+        assert written in text, f"docs/api.md does not show {written}"
+    methods = [(sim.RunResult, m) for m in ("wide", "snapshot", "plot_kpis", "plot_metrics", "plot_map")]
+    methods.append((sim.CompareResult, "plot_trajectories"))
+    for cls, m in methods:
+        written = f"{cls.__name__}.{m}{plain_signature(getattr(cls, m), drop_first=True)}"
+        assert written in text, f"docs/api.md does not show {written}"
+
+
+def test_api_doc_names_figure_functions_that_exist():
+    import sim.plots
+    named = re.findall(r"`(\w+_figure)\(", API_DOC)
+    assert len(named) == 5 and all(callable(getattr(sim.plots, n, None)) for n in named), named
+
+
+def test_api_doc_lists_every_parcel_array_with_its_dtype():
+    from dataclasses import fields
+
+    import sim
+    section = API_DOC[API_DOC.index("## The parcel arrays"):]
+    documented = dict(re.findall(r"(?m)^\| `(\w+)` \| (\w+) \|", section))
+    model = sim.CityModel(sim.load_scenario(ROOT / "scenarios" / "baseline.yaml", horizon_years=1,
+                                            city={"size_cells": 32}), seed=1)
+    model.step()
+    par = model.parcels
+    actual = {f.name: str(getattr(par, f.name).dtype) for f in fields(par)}
+    assert documented == actual
+    assert all(getattr(par, f.name).shape == par.land.shape for f in fields(par))
+
+
+def test_readme_from_python_example_runs(monkeypatch):
+    """The README's "From Python" code runs as written, from the repository's root."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## From Python"):]
+    code = section[section.index("```python\n") + len("```python\n"):section.index("```\n", section.index("```python"))]
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    exec(compile(code, "README.md (From Python)", "exec"), namespace)
+    assert namespace["result"].metrics["replicate"].nunique() == 4
+    assert namespace["later"].instruments[0].start_year == 2029

@@ -148,3 +148,25 @@ def test_pattern_table_reports_every_pattern():
     assert (table["min"] <= table["model mean"]).all() and (table["model mean"] <= table["max"]).all()
     start = table.set_index("pattern").loc["vacancy at start (% of units)"]
     assert 0 < start["model mean"] < 100
+
+
+# ------------------------------------------------------------------ as a Mesa model
+def test_run_model_on_the_baseline_stops_at_the_horizon():
+    baseline = Scenario.from_yaml("scenarios/baseline.yaml")
+    model = CityModel(baseline)
+    assert model.running and model.steps == 0
+    model.run_model()
+    n = baseline.horizon_years * baseline.steps_per_year
+    assert model.steps == n == 80 and not model.running
+    assert [r["step"] for r in model.records] == list(range(n + 1))
+    assert [r["year"] for r in model.records] == [baseline.start_year + k / 4 for k in range(n + 1)]
+
+
+def test_running_stays_true_until_the_last_step():
+    small = scenario(**SMALL, horizon_years=2)
+    model = CityModel(small, seed=3)
+    flags = []
+    for _ in range(small.n_steps):
+        model.step()
+        flags.append(model.running)
+    assert flags == [True] * (small.n_steps - 1) + [False]

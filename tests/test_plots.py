@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -202,3 +206,38 @@ def test_summary_band_spans_replicates():
     assert row["lo"] == pytest.approx(1.0)
     assert row["hi"] == pytest.approx(19.0)
     assert row["n"] == 3
+
+
+# --------------------------------------------------------------------------- figures for notebooks
+
+
+def test_figure_functions_return_figures_in_either_language():
+    snap = make_snapshot()
+    other = {**snap, "use": np.roll(snap["use"], 1, axis=1)}
+    metrics = make_metrics(n_rep=2, n_steps=8, scenarios=("baseline", "regie"))
+    summary = pd.DataFrame({"scenario": ["baseline", "regie"], "metric": ["vacancy_units"] * 2,
+                            "per_meur": [np.nan, -0.01], "distinguishable": [False, True], "better": ["down"] * 2,
+                            "net_cost_eur": [0.0, 2e6]})
+    for lang in ("en", "nl"):
+        figures = {
+            "map": plots.map_figure(snap, title="T", lang=lang),
+            "kpis": plots.kpis_figure(metrics, lang=lang),
+            "trajectories": plots.trajectories_figure(metrics, lang, baseline="baseline",
+                                                      metric_names=("vacancy_units", "households")),
+            "diffmap": plots.diffmap_figure(other, snap, lang=lang),
+            "effect": plots.effect_per_euro_figure(summary, lang, baseline="baseline"),
+        }
+        axes = {name: sum(ax.has_data() for ax in fig.axes) for name, fig in figures.items()}
+        assert axes == {"map": 2, "kpis": 6, "trajectories": 2, "diffmap": 1, "effect": 1}, (lang, axes)
+        assert figures["kpis"].axes[0].get_title() == {"en": "(a) Vacancy by street class",
+                                                        "nl": "(a) Leegstand per straattype"}[lang]
+
+
+def test_plotting_leaves_the_backend_to_the_notebook():
+    """Importing Regie's plotting chooses no matplotlib backend (a notebook keeps its inline one)."""
+    code = ("import matplotlib, sim.plots, sim.experiments.sweep_plots, sim.experiments.report; "
+            "from matplotlib import rcsetup; "
+            "print(dict.__getitem__(matplotlib.rcParams, 'backend') is rcsetup._auto_backend_sentinel)")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "True"

@@ -42,7 +42,7 @@ class AnalysisError(ExperimentError):
 
 @dataclass
 class AnalysisResult:
-    out_dir: Path
+    out_dir: Path | None      # None when `sim.sweep` ran in a temporary folder
     indices: pd.DataFrame
     noise: pd.DataFrame
     convergence: pd.DataFrame

@@ -22,8 +22,10 @@ import sys
 import time
 import traceback
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,9 @@ from sim.experiments.executors import execute
 from sim.kpis import KEY_METRICS
 from sim.outputs import atomic_write, read_keyed_parquet, simulate, write_keyed_parquet
 from sim.scenario import Scenario, ScenarioError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # Which direction of change is good, per key KPI (for ranking instruments).
 BETTER = {"vacancy_units": "down", "vacancy_floor": "down", "vacancy_units_A1": "down", "vacancy_units_C": "down",
@@ -66,7 +71,14 @@ class RunTask:
 
 @dataclass
 class CompareResult:
-    out_dir: Path
+    """What a comparison produced: its tables in memory and the folder that holds its files.
+
+    ``summary`` has one row per scenario and key KPI at the horizon (columns as summary.csv:
+    mean, lo, hi, diff, diff_lo, diff_hi, distinguishable, net_cost_eur, per_meur, rank,
+    sd_ratio, mdd); ``metrics`` is the tidy table of every run (``run_id, scenario,
+    replicate, seed, step, year, metric, value``)."""
+
+    out_dir: Path | None       # None when `sim.compare` ran it in a temporary folder (out=None)
     summary: pd.DataFrame
     metrics: pd.DataFrame
     failures: list[dict] = field(default_factory=list)
@@ -75,24 +87,45 @@ class CompareResult:
     new_runs: int = 0          # runs done by this call (the rest came from an earlier, resumed one)
     redone: int = 0            # of those, runs whose earlier file was incomplete or another run's
 
+    @property
+    def baseline(self) -> str:
+        """The reference scenario's name (the first one compared)."""
+        return str(self.summary["scenario"].iloc[0])
+
+    def plot_trajectories(self, metrics: Sequence[str] | None = None, lang: str = "en",
+                          title: str = "") -> Figure:
+        """One panel per KPI (default: the report's headline KPIs), one line per scenario: the
+        mean over replicates with a 5-95 % band; the reference drawn black. Shares in %, euros
+        in EUR million."""
+        from sim.plots import TRAJECTORY_METRICS, trajectories_figure
+        return trajectories_figure(self.metrics, lang, baseline=self.baseline, title=title,
+                                   metric_names=tuple(metrics) if metrics is not None else TRAJECTORY_METRICS)
+
 
 def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
     """One seed per replicate, the same for every scenario (common random numbers)."""
     return [int(child.generate_state(1)[0]) for child in np.random.SeedSequence(root_seed).spawn(replicates)]
 
 
-def load_scenarios(paths: list[str]) -> list[Scenario]:
-    """Validate every file; scenario names must differ (they name the result folders) and the
-    scenarios must be comparable: the same city and calendar as the first (``COMPARABLE``)."""
+def source_of(item: str | Path | Scenario) -> str:
+    """How messages name a scenario: its file, or ``<scenario NAME>`` for one made in Python."""
+    return f"<scenario {item.name}>" if isinstance(item, Scenario) else str(item)
+
+
+def load_scenarios(paths: Sequence[str | Path | Scenario]) -> list[Scenario]:
+    """Validate every file (a ``Scenario`` is taken as it is); scenario names must differ (they
+    name the result folders) and the scenarios must be comparable: the same city and calendar
+    as the first (``COMPARABLE``)."""
     problems: list[str] = []
     scenarios: list[Scenario] = []
     for p in paths:
         try:
-            scenarios.append(Scenario.from_yaml(p))
+            scenarios.append(p if isinstance(p, Scenario) else Scenario.from_yaml(p))
         except ScenarioError as e:
             problems.extend(e.problems)
     if problems:
         raise ScenarioError(problems)
+    paths = [source_of(p) for p in paths]
     for path, s in zip(paths, scenarios):
         for line in s.warnings(str(path)):
             print(f"warning: {line}", file=sys.stderr)
@@ -159,15 +192,18 @@ def read_run(out_dir: Path, task: RunTask) -> pd.DataFrame | None:
 
 
 # ------------------------------------------------------------------ the comparison
-def compare(paths: list[str], replicates: int = 20, workers: int | None = None, out: str | Path | None = None,
-            lang: str = "en", resume: bool = False, progress: bool = True, report: bool = True) -> CompareResult:
-    """Run every scenario for the same replicate seeds, summarise and write the report."""
+def compare(paths: Sequence[str | Path | Scenario], replicates: int = 20, workers: int | None = None,
+            out: str | Path | None = None, lang: str = "en", resume: bool = False, progress: bool = True,
+            report: bool = True, seed: int | None = None) -> CompareResult:
+    """Run every scenario (files, or ``Scenario`` objects) for the same replicate seeds, spawned
+    from ``seed`` (default: the first scenario's), summarise and write the report."""
     t0 = time.perf_counter()
     scenarios = load_scenarios(paths)
-    seeds = replicate_seeds(scenarios[0].seed, replicates)
+    paths = [source_of(p) for p in paths]
+    seeds = replicate_seeds(scenarios[0].seed if seed is None else seed, replicates)
     out_dir = Path(out or Path("results") / "compare" / "_vs_".join(s.name for s in scenarios[:3]))
     _prepare_folder(out_dir, scenarios, paths, seeds, resume)
-    tasks = [RunTask(s.name, r, seed, s.sha256()) for r, seed in enumerate(seeds) for s in scenarios]
+    tasks = [RunTask(s.name, r, run_seed, s.sha256()) for r, run_seed in enumerate(seeds) for s in scenarios]
     todo = [t for t in tasks if read_run(out_dir, t) is None]
     redone = sum(_run_file(out_dir, t, ".parquet").exists() for t in todo)
     if redone:

@@ -150,7 +150,8 @@ def run_process_pool(fn: Callable, tasks: Sequence, on_result: Callable[[Any, An
             except WorkerStartError as e:
                 raise ExecutorError(f"a worker process could not start: {e}") from None
             except BrokenProcessPool:
-                raise ExecutorError("a worker process died unexpectedly (killed, or out of memory?); "
+                raise ExecutorError("a worker process died unexpectedly (killed, or out of memory? or, from a "
+                                    "Python script, a pool started outside `if __name__ == \"__main__\":`); "
                                     "finished runs are kept") from None
             finally:
                 for fut in pending:   # on any error: nothing more starts; running tasks end

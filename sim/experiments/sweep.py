@@ -19,6 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from sim.experiments.design import (Experiment, ExperimentError, design_table, l
                                     row_scenarios)
 from sim.experiments.executors import execute
 from sim.outputs import atomic_write, read_keyed_parquet, write_keyed_parquet
+
+if TYPE_CHECKING:
+    from sim.experiments.analyze import AnalysisResult
 
 OUTPUT_COLUMNS = ["row", "replicate", "seed", "output", "value", "error"]
 
@@ -50,13 +54,28 @@ class SweepTask:
 
 @dataclass
 class SweepResult:
-    out_dir: Path
+    """What a sweep produced: counts, its tables in memory and the folder that holds its files.
+
+    ``design`` is experiments.parquet (one row per run: row, replicate, seed, every parameter's
+    value and its unit-space value); ``outputs`` is outputs.parquet (one value per finished run
+    and output); ``analysis`` holds the index, noise and convergence tables (None without
+    the analysis)."""
+
+    out_dir: Path | None     # None when `sim.sweep` ran it in a temporary folder (out=None)
     runs: int
     failed: int
     new_runs: int
     wall_seconds: float
-    analysis: object | None = None
+    analysis: AnalysisResult | None = None
     redone: int = 0          # tasks whose earlier files were incomplete or another task's
+    design: pd.DataFrame | None = None
+    outputs: pd.DataFrame | None = None
+
+    @property
+    def indices(self) -> pd.DataFrame | None:
+        """The sensitivity indices (indices.parquet: output, parameter, index, value, lo, hi,
+        conf, ...), or None when the sweep was not analysed."""
+        return None if self.analysis is None else self.analysis.indices
 
 
 # ------------------------------------------------------------------ one task (in a worker)
@@ -340,7 +359,7 @@ def sweep(path: str | Path, executor: str = "process", workers: int | None = Non
         bar.close()
     n_failed = gather(out_dir, tasks)
     result = SweepResult(out_dir, total, n_failed, sum(len(t.runs) for t in todo), time.perf_counter() - t0,
-                         redone=redone)
+                         redone=redone, design=design, outputs=pd.read_parquet(out_dir / "outputs.parquet"))
     _note_run(out_dir, executor if not scheduler else f"dask ({scheduler})", n_workers, result)
     if analyze:
         from sim.experiments.analyze import analyze as run_analysis

@@ -1,6 +1,8 @@
 """Figures of a sensitivity analysis: Morris mu*-sigma, index bars with intervals, convergence.
 
-One PNG per output and figure kind in ``plots/``, labels in English or Dutch.
+One PNG per output and figure kind in ``plots/``, labels in English or Dutch. Figures are
+made without pyplot (as in ``sim.plots``): writing a PNG needs no backend, and a notebook
+that runs a sweep keeps its own.
 """
 
 from __future__ import annotations
@@ -9,12 +11,10 @@ import re
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sim.plots import label  # noqa: E402
+from sim.plots import label
 
 TEXT = {  # key: (en, nl)
     "mu_star": ("mu* (mean absolute elementary effect)", "mu* (gemiddeld absoluut elementair effect)"),
@@ -54,7 +54,6 @@ def _save(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
     tmp.replace(path)
 
 
@@ -63,7 +62,8 @@ def morris_plot(result, name: str, path: Path, lang: str, conf_level: float) -> 
     t = result.indices[result.indices["output"] == name]
     mu = t[t["index"] == "mu_star"].set_index("parameter")
     sd = t[t["index"] == "sigma"].set_index("parameter").reindex(mu.index)
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig = Figure(figsize=(7, 5))
+    ax = fig.subplots()
     err = np.vstack([mu["value"] - mu["lo"], mu["hi"] - mu["value"]]).clip(min=0)
     ax.errorbar(mu["value"], sd["value"], xerr=err, fmt="o", color="tab:blue", ecolor="0.6", capsize=2)
     for p in mu["value"].nlargest(8).index:   # more labels overlap in the cluster near zero; summary.md has all
@@ -90,7 +90,8 @@ def bar_plot(result, name: str, indices: list[str], path: Path, lang: str, conf_
     order = list(main.index)
     x = np.arange(len(order))
     width = 0.8 / len(indices)
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(order) + 2), 4.5))
+    fig = Figure(figsize=(max(6, 0.6 * len(order) + 2), 4.5))
+    ax = fig.subplots()
     for i, idx in enumerate(indices):
         s = t[t["index"] == idx].set_index("parameter").reindex(order)
         err = np.vstack([s["value"] - s["lo"], s["hi"] - s["value"]]).clip(min=0)
@@ -110,9 +111,10 @@ def convergence_plot(result, name: str, index: str, path: Path, lang: str) -> No
     c = c[(c["output"] == name) & (c["index"] == index)]
     if c.empty or c["units"].nunique() < 2:
         return
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     n = c["parameter"].nunique()
-    colours = plt.get_cmap("tab10" if n <= 10 else "tab20").colors   # up to 20 parameters, each its own colour
+    colours = matplotlib.colormaps["tab10" if n <= 10 else "tab20"].colors   # up to 20 parameters, each its own colour
     for i, (p, g) in enumerate(c.groupby("parameter", sort=False)):
         ax.plot(g["units"], g["value"], marker="o", ms=3, label=p, color=colours[i % len(colours)])
     ax.set_xscale("log", base=2)
