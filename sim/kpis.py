@@ -18,7 +18,9 @@ from sim.uses import COMMERCIAL_CODES, IS_COMMERCIAL, MUNICIPALITY, RESIDENTIAL,
 # KPIs: `known_metrics`, which `regie validate` uses, needs neither.
 
 # Conversions turn a unit that last held a commercial use (or none) into housing.
-CONVERSION_PAIRS = tuple((int(f), RESIDENTIAL) for f in (VACANT, *COMMERCIAL_CODES))
+# Conversions (with works): to housing, or to another commercial use with a change-of-use permit.
+CONVERSION_PAIRS = tuple((int(f), int(t)) for f in (VACANT, *COMMERCIAL_CODES) for t in (*COMMERCIAL_CODES, RESIDENTIAL)
+                         if f != t)
 # Use changes through letting: a unit that last held one commercial use is let to another.
 USE_CHANGE_PAIRS = tuple((int(f), int(t)) for f in COMMERCIAL_CODES for t in COMMERCIAL_CODES if f != t)
 # Money of the owners (constant euros of the start year) and what their lenders did.
@@ -108,6 +110,8 @@ def compute_kpis(model: "CityModel") -> dict[str, float]:
     unexpected = set(conversions) - set(CONVERSION_PAIRS)
     assert not unexpected, f"conversion pairs outside CONVERSION_PAIRS: {unexpected}"
     out["conversions_total"] = float(sum(conversions.values()))
+    out["conversions_housing"] = float(sum(n for (f, t), n in conversions.items() if t == RESIDENTIAL))
+    out["conversions_change_of_use"] = out["conversions_total"] - out["conversions_housing"]
     out["conversions_upper_floor"] = float(getattr(model, "upper_floor_conversions", 0))
     out["dwellings_added_upper_floor"] = float(getattr(model, "upper_floor_dwellings", 0))
     changes = getattr(model, "use_changes", {})
@@ -234,7 +238,8 @@ GRID_METRICS = ("vacancy_units", "vacancy_floor", "longterm_vacancy_1y", "longte
                 "diversity_shannon", "craft_culture_m2", "footfall_index", "condition_mean", "condition_poor_share")
 AGENT_METRICS = ("households", "residents", "dwellings_occupied", "dwellings", "rent_burden_over_40",
                  "fronts_active", "fronts_detected", "businesses", "business_entries", "business_exits", "sales",
-                 "conversions_total", "owner_value_eur", "conversions_upper_floor", "dwellings_added_upper_floor",
+                 "conversions_total", "conversions_housing", "conversions_change_of_use", "owner_value_eur",
+                 "conversions_upper_floor", "dwellings_added_upper_floor",
                  "use_changes_total", "vacancy_overpriced_share") + OWNER_FINANCE_METRICS
 MUNICIPAL_METRICS = ("municipal_spend_eur", "municipal_income_eur", "net_public_cost_eur", "net_public_cash_eur",
                      "property_fund_eur")

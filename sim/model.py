@@ -403,6 +403,25 @@ class CityModel(mesa.Model):
         par.dwellings = out["dwellings"].astype(np.int32)
         par.dwelling_rent_eur_month = out["dwelling_rent_eur_month"]
         par.conversion_done_step.reshape(-1)[done] = -1
+        self.open_changed_uses(done[IS_COMMERCIAL[par.flat("conversion_to")[done]]])
+
+    def open_changed_uses(self, parcels: np.ndarray) -> None:
+        """Units whose change of use is done: the permit adds the use to the plan of the parcel,
+        and the unit comes on the market for it, asked at that use's market rent."""
+        par = self.parcels
+        for p in parcels.tolist():
+            target = int(par.flat("conversion_to")[p])
+            par.flat("allowed")[p] |= 1 << target
+            par.flat("permit_uses")[p] &= ~(1 << target)
+            ask = max(own.residual_rent_eur_m2(self, target, p), 0.0)
+            par.flat("use")[p] = VACANT
+            par.flat("last_use")[p] = target      # refitted for the new use: its first letting is no use change
+            par.flat("vacant_since")[p] = self.steps
+            par.flat("lettable_from_step")[p] = self.steps   # marketed during the works
+            par.flat("last_review_step")[p] = self.steps
+            for name in ("asking_rent_eur_m2", "reference_rent_eur_m2", "appraisal_rent_eur_m2", "market_rent_eur_m2"):
+                par.flat(name)[p] = ask
+            par.flat("rent_free_months")[p] = 0.0
 
     def bid_rents(self) -> np.ndarray:
         """Bid rent (EUR/m2/yr) of every unit: the residual rent of its best permitted use.
@@ -617,7 +636,8 @@ class CityModel(mesa.Model):
         current = par.flat("use")[occupied]
         # keep the drawn sector where it can pay 70% of market rent, else the best payer
         fits = wtp[np.arange(occupied.size), np.searchsorted(sectors, current)] >= 0.7 * market
-        best = sectors[np.argmax(wtp, axis=1)]
+        permitted = ((par.flat("allowed")[occupied][:, None] >> sectors[None, :]) & 1) == 1
+        best = sectors[np.argmax(np.where(permitted, wtp, -np.inf), axis=1)]
         chosen = np.where(fits, current, best)
         # contract rents spread around the market rent as in the model's steady state (leases
         # were signed at different times, some by more productive tenants); sitting tenants differ

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from sim.uses import (COMMERCIAL_NAMES, LAND_CODE, LAND_PARCEL, RESIDENTIAL, STREET_CODE, USE_CODE,
+from sim.uses import (COMMERCIAL_NAMES, IS_COMMERCIAL, LAND_CODE, LAND_PARCEL, RESIDENTIAL, STREET_CODE, USE_CODE,
                       USE_NAMES, VACANT, N_USES)
 
 ALL_USES_MASK = (1 << N_USES) - 1
@@ -47,6 +47,7 @@ class Parcels:
     owner: np.ndarray                # int32, owner slot, -1 none (public space)
     tenant: np.ndarray               # int32, business slot, -1 none
     allowed: np.ndarray              # int32, bitmask of uses the zoning plan permits
+    permit_uses: np.ndarray          # int32, bitmask of ground-floor uses the municipality allows on application (a change-of-use permit)
     footfall: np.ndarray             # float64, kernel output
     resident_field: np.ndarray       # float64, kernel output
     anchor: np.ndarray               # float64, anchor attraction (station, market square)
@@ -206,6 +207,49 @@ def _initial_uses(street: np.ndarray, parcel: np.ndarray, rng: np.random.Generat
     return use, last
 
 
+def default_plan(parcel: np.ndarray, street: np.ndarray, use: np.ndarray, last_use: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """The zoning plan of the start (docs/ODD.md §7.12): what each parcel's ground floor may be used
+    for by right (``allowed``) and on application (``permit_uses``), as bitmasks of use codes.
+
+    Modelled on Dutch centre plans: on the core shopping streets (A1, A2) the ground floor is for
+    retail, services, culture and civic uses, craft and horeca, not for offices (Breda's plan
+    "Binnenstad", zone Centrum-1: retail, services, culture, civic uses and light horeca on the
+    ground floor, homes above; ruimtelijkeplannen.nl, NL.IMRO.0758.BP2010001001); offices come
+    there only with a change-of-use permit. On B streets every commercial use is permitted. On
+    the edge (C) and residential streets housing is permitted on the ground floor too, where
+    Dutch conversions concentrate (itnijs.frl, "Minder leechstân troch dat winkels yn wenten
+    feroarje", 2022), and horeca needs a permit (Dutch plans keep horeca to designated streets;
+    many municipalities grant shops a horeca use to fight vacancy: zin.nl, "Starten in de horeca");
+    on residential streets horeca is not permitted. Turning a shop front on A1-B into a home needs
+    a plan change (the zoning instrument). A unit keeps the right to the use it has (or had, when
+    vacant) at the start.
+    """
+    allowed = np.zeros(parcel.shape, np.int32)
+    permit = np.zeros(parcel.shape, np.int32)
+    commercial = 0
+    for code in range(N_USES):
+        if IS_COMMERCIAL[code]:
+            commercial |= use_bit(code)
+    horeca, office, housing = use_bit(USE_CODE["horeca"]), use_bit(USE_CODE["office"]), use_bit(RESIDENTIAL)
+    core = parcel & (street <= STREET_CODE["A2"])
+    allowed[core] = commercial & ~office
+    permit[core] = office
+    allowed[parcel & (street == STREET_CODE["B"])] = commercial
+    edge = parcel & (street == STREET_CODE["C"])
+    allowed[edge] = (commercial & ~horeca) | housing
+    permit[edge] = horeca
+    homes = parcel & (street == STREET_CODE["residential"])
+    allowed[homes] = (commercial & ~horeca) | housing
+    # existing use rights: the use a unit holds, or held before it fell vacant
+    held = np.where(use == VACANT, last_use, use)
+    rights = parcel & IS_COMMERCIAL[held]
+    allowed[rights] |= (1 << held[rights].astype(np.int32))
+    allowed[parcel & (use == RESIDENTIAL)] |= housing
+    permit &= ~allowed
+    return allowed, permit
+
+
 def generate_city(scenario, rng: np.random.Generator) -> Parcels:
     """Build the synthetic city of ``scenario.city`` from ``rng`` (deterministic for a seed).
 
@@ -248,16 +292,7 @@ def generate_city(scenario, rng: np.random.Generator) -> Parcels:
     anchor[land == LAND_CODE["station"]] = scenario.market.anchor_station
     anchor[land == LAND_CODE["square"]] = scenario.market.anchor_square
     core = parcel & np.isin(street, [STREET_CODE["A1"], STREET_CODE["A2"]])
-    # Default zoning: every commercial use everywhere; housing on the ground floor along
-    # residential streets and the edge (C) streets, not on the main shopping streets (A1-B):
-    # Dutch centre plans keep a core shopping area (kernwinkelgebied) and let the ring around
-    # it change function, which is where conversions concentrate (itnijs.frl, "Minder
-    # leechstân troch dat winkels yn wenten feroarje", 2022). Turning a shop front on A1-B
-    # into a home needs a plan change (the zoning instrument's transformation zones).
-    allowed = np.full((n, n), ALL_USES_MASK, np.int32)
-    main_street = parcel & (street <= STREET_CODE["B"])
-    allowed[main_street] &= ~use_bit(RESIDENTIAL)
-    allowed[~parcel] = 0
+    allowed, permit_uses = default_plan(parcel, street, use, last_use)
     z_f = lambda dt: np.zeros((n, n), dt)  # noqa: E731
     return Parcels(
         land=land, use=use, street_class=street, floor_m2=floor, dwellings=dwellings,
@@ -267,6 +302,7 @@ def generate_city(scenario, rng: np.random.Generator) -> Parcels:
         condition=condition, vacant_since=np.full((n, n), -1, np.int32),
         lettable_from_step=np.full((n, n), -1, np.int32), last_use=last_use, last_review_step=np.full((n, n), -1, np.int32),
         owner=np.full((n, n), -1, np.int32), tenant=np.full((n, n), -1, np.int32), allowed=allowed,
+        permit_uses=permit_uses,
         footfall=z_f(np.float64), resident_field=z_f(np.float64), anchor=anchor,
         attraction_bonus=z_f(np.float64), condition_bonus=z_f(np.float64), is_front=z_f(np.bool_),
         monument=monument, preemption=z_f(np.bool_), in_biz=z_f(np.bool_), core_area=core,

@@ -331,16 +331,16 @@ def _sector_defaults() -> dict[str, SectorParams]:
     # 10-20% on the sector's typical street (retail industry rule of thumb).
     S = SectorParams
     return {
-        "comparison": S(sales_density_eur_m2=6340, gross_margin=0.42, fixed_cost_eur_m2=840, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=5.1),
-        "independent": S(sales_density_eur_m2=7920, gross_margin=0.37, fixed_cost_eur_m2=1190, footfall_elasticity=0.6, local_share=0.25, entry_rate_per_1000_units=11.9),
-        "daily": S(sales_density_eur_m2=5760, gross_margin=0.25, fixed_cost_eur_m2=620, footfall_elasticity=0.5, local_share=0.50, entry_rate_per_1000_units=11.0),
-        "horeca": S(sales_density_eur_m2=4640, gross_margin=0.70, fixed_cost_eur_m2=2110, footfall_elasticity=0.4, local_share=0.30, entry_rate_per_1000_units=15.0),
-        "services": S(sales_density_eur_m2=3760, gross_margin=0.85, fixed_cost_eur_m2=1890, footfall_elasticity=0.5, local_share=0.40, entry_rate_per_1000_units=13.9),
+        "comparison": S(sales_density_eur_m2=6340, gross_margin=0.42, fixed_cost_eur_m2=840, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=5.3),
+        "independent": S(sales_density_eur_m2=7920, gross_margin=0.37, fixed_cost_eur_m2=1190, footfall_elasticity=0.6, local_share=0.25, entry_rate_per_1000_units=11.7),
+        "daily": S(sales_density_eur_m2=5760, gross_margin=0.25, fixed_cost_eur_m2=620, footfall_elasticity=0.5, local_share=0.50, entry_rate_per_1000_units=11.7),
+        "horeca": S(sales_density_eur_m2=4640, gross_margin=0.70, fixed_cost_eur_m2=2110, footfall_elasticity=0.4, local_share=0.30, entry_rate_per_1000_units=15.4),
+        "services": S(sales_density_eur_m2=3760, gross_margin=0.85, fixed_cost_eur_m2=1890, footfall_elasticity=0.5, local_share=0.40, entry_rate_per_1000_units=13.0),
         "culture": S(sales_density_eur_m2=1470, gross_margin=0.90, fixed_cost_eur_m2=950, footfall_elasticity=0.2, local_share=0.50, entry_rate_per_1000_units=1.9),
-        "craft": S(sales_density_eur_m2=2080, gross_margin=0.60, fixed_cost_eur_m2=770, footfall_elasticity=0.2, local_share=0.40, entry_rate_per_1000_units=3.7),
+        "craft": S(sales_density_eur_m2=2080, gross_margin=0.60, fixed_cost_eur_m2=770, footfall_elasticity=0.2, local_share=0.40, entry_rate_per_1000_units=3.5),
         # ground-floor offices (estate agents, banks, employment and travel agencies) serve mostly
         # local clients: they sit on B and C streets and pay rents there
-        "office": S(sales_density_eur_m2=2410, gross_margin=1.00, fixed_cost_eur_m2=1890, footfall_elasticity=0.2, local_share=0.70, entry_rate_per_1000_units=5.2),
+        "office": S(sales_density_eur_m2=2410, gross_margin=1.00, fixed_cost_eur_m2=1890, footfall_elasticity=0.2, local_share=0.70, entry_rate_per_1000_units=6.0),
     }
 
 
@@ -422,6 +422,10 @@ def _merge_entries(given: Any, defaults: dict[str, BaseModel], what: str) -> Any
     return out
 
 
+def _change_of_use_defaults() -> dict[str, float]:
+    return {s: (600.0 if s == "horeca" else 250.0) for s in COMMERCIAL_NAMES}
+
+
 def _owner_defaults() -> dict[str, OwnerKindParams]:
     # Institutional owners keep a high rent floor because a lower contract rent
     # lowers the appraisal and can breach loan covenants: this is why vacancy persists
@@ -466,6 +470,18 @@ class OwnerConfig(Strict):
     """Cost of restoring condition from 0 to 1 (EUR per m2 floor, linear in the gap). Assumption."""
     conversion_min_vacant_years: NonNeg = 1.5
     """A vacant unit is considered for conversion after this many years. Assumption."""
+    change_of_use_cost_eur_m2: dict[str, NonNeg] = Field(default_factory=lambda: _change_of_use_defaults())
+    """Cost of turning a vacant unit to a commercial use the plan allows only on application (a change-of-use permit: fees, drawings and refit works), per target use, EUR per m2 floor. Horeca needs a kitchen, extraction, toilets and fire safety (EUR 600/m2); other uses a refit (EUR 250/m2). Assumption."""
+    change_of_use_lag_quarters: Annotated[int, Field(ge=1, le=20)] = 2
+    """Quarters from application to a unit ready to let after a change of use: the permit decision within 8 weeks (Omgevingswet, regular procedure, art. 16.64) plus works (assumption)."""
+
+    @field_validator("change_of_use_cost_eur_m2")
+    @classmethod
+    def _known_targets(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(COMMERCIAL_NAMES))
+        if unknown:
+            raise ValueError(f"unknown use(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
+        return {**_change_of_use_defaults(), **v}
     conversion_lag_quarters: Annotated[int, Field(ge=1, le=20)] = 3
     """Permit (8 weeks regular procedure, Omgevingswet) plus works, in quarters. Assumption for the works."""
     letting_belief_halflife_years: Positive = 5.0

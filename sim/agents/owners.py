@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.uses import CONVERSION, MUNICIPALITY, OWNER_CODE, RESIDENTIAL, STREET_CODE, USE_NAMES, VACANT
+from sim.uses import CONVERSION, MUNICIPALITY, OWNER_CODE, RESIDENTIAL, STREET_CODE, USE_CODE, USE_NAMES, VACANT
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -74,30 +74,48 @@ class Owner(mesa.Agent):
             ask[p] = min(ask[p], max(floor, ask[p] * (1.0 - oc.rent_cut_share)))
 
     def consider_conversion(self, parcels: list[int]) -> None:
-        """Convert a long-vacant unit to housing when zoning permits and it pays.
+        """Convert a long-vacant unit when another use pays more than holding out for a tenant.
 
-        Compares the value of the converted unit minus conversion cost (minus any
-        subsidy) with the value of holding it, discounted by the owner's fading
-        belief that it will let. The owner must bring the equity share of the net
-        cost in cash: small owners often cannot, which keeps vacancy long.
+        Two ways, whichever gains most (docs/ODD.md §7.12):
+
+        * to housing, where the plan permits homes on the ground floor: the value of the
+          converted unit minus conversion cost (minus any subsidy) against the value of
+          holding it, discounted by the owner's fading belief that it will let;
+        * to another commercial use that the plan allows only with a change-of-use permit
+          (``permit_uses``; e.g. a shop on an edge street to horeca): the unit re-let at the
+          market rent of that use against holding it, less the permit and refit costs
+          (``change_of_use_cost_eur_m2``).
+
+        The owner must bring the equity share of the net cost in cash: small owners often
+        cannot, which keeps vacancy long.
         """
         m = self.model
         par = m.parcels
         oc = m.spec.agents.owners
         for p in parcels:
-            if not (par.flat("allowed")[p] >> RESIDENTIAL) & 1:
+            best = None   # (gain, target use, cost, subsidy, new dwellings)
+            if (par.flat("allowed")[p] >> RESIDENTIAL) & 1:
+                hold, converted, cost, new_dwellings = conversion_values(m, p)
+                subsidy = m.municipality.conversion_subsidy(p, cost, commit=False)
+                gain = converted - cost + subsidy - hold
+                if gain > 0:
+                    best = (gain, RESIDENTIAL, cost, subsidy, new_dwellings)
+            for target, gain, cost in change_of_use_options(m, p):
+                if gain > 0 and (best is None or gain > best[0]):
+                    best = (gain, target, cost, 0.0, 0)
+            if best is None:
                 continue
-            hold, converted, cost, new_dwellings = conversion_values(m, p)
-            subsidy = m.municipality.conversion_subsidy(p, cost, commit=False)
-            if converted - cost + subsidy <= hold:
-                continue
+            _, target, cost, subsidy, new_dwellings = best
             if not self._finance(p, cost - subsidy):
                 continue
-            m.municipality.conversion_subsidy(p, cost, commit=True)
+            if target == RESIDENTIAL:
+                m.municipality.conversion_subsidy(p, cost, commit=True)
+                lag = max(1, round(oc.conversion_lag_quarters * m.spy / 4)) + m.municipality.conversion_extra_steps(p)
+            else:
+                lag = max(1, round(oc.change_of_use_lag_quarters * m.spy / 4))
             par.flat("conversion_from")[p] = par.flat("last_use")[p]
-            par.flat("conversion_to")[p] = RESIDENTIAL
+            par.flat("conversion_to")[p] = target
             par.flat("conversion_dwellings")[p] = new_dwellings
-            lag = max(1, round(oc.conversion_lag_quarters * m.spy / 4)) + m.municipality.conversion_extra_steps(p)
             par.flat("conversion_done_step")[p] = m.steps + lag
             par.flat("use")[p] = CONVERSION
             par.flat("vacant_since")[p] = -1
@@ -306,6 +324,37 @@ def conversion_values(model: "CityModel", parcel: int) -> tuple[float, float, fl
     converted = (1.0 - oc.opex_share) * new_dwellings * rent_month * 12.0 / oc.residential_cap_rate
     cost = model.context["construction_cost_eur_m2"] * floor
     return hold, converted, cost, new_dwellings
+
+
+def residual_rent_eur_m2(model: "CityModel", sector: int, parcel: int) -> float:
+    """What the typical business of ``sector`` can pay on ``parcel`` after its costs and a normal
+    profit (EUR/m2/yr): the market rent the unit would have with that use (``CityModel.bid_rents``)."""
+    st = model.sector_arrays
+    sales = float(model.sales_eur_m2(np.array([sector]), np.array([parcel]))[0])
+    return sales * (st["gross_margin"][sector] - model.spec.market.normal_profit_share) - st["fixed_cost_eur_m2"][sector]
+
+
+def change_of_use_options(model: "CityModel", parcel: int) -> list[tuple[int, float, float]]:
+    """The uses a change-of-use permit would open to a vacant unit, each with the owner's gain
+    (value re-let at that use's market rent, less the value of holding out as in
+    ``conversion_values``, less the cost) and the cost (EUR; permit and refit works)."""
+    par = model.parcels
+    bits = int(par.flat("permit_uses")[parcel])
+    if not bits:
+        return []
+    oc = model.spec.agents.owners
+    floor = float(par.flat("floor_m2")[parcel])
+    hold = conversion_values(model, parcel)[0]
+    cap = model.cap_rate_of(parcel)
+    out = []
+    for name, cost_m2 in oc.change_of_use_cost_eur_m2.items():
+        code = USE_CODE[name]
+        if not (bits >> code) & 1:
+            continue
+        value = (1.0 - oc.opex_share) * max(residual_rent_eur_m2(model, code, parcel), 0.0) * floor / cap
+        cost = cost_m2 * floor
+        out.append((code, value - cost - hold, cost))
+    return out
 
 
 def market_value_eur(model: "CityModel", parcel: int) -> float:

@@ -215,6 +215,8 @@ class Zoning(Instrument):
         use_before = par.flat("use").copy()
         par.allowed[self.area_mask] |= self._allow_bits
         par.allowed[self.area_mask] &= ~self._forbid_bits
+        # a use the plan now permits by right needs no permit; one it forbids gets none
+        par.permit_uses[self.area_mask] &= ~(self._allow_bits | self._forbid_bits)
         if self.config.leaves_core:
             par.core_area[self.area_mask] = False
         if bid_before is not None:
