@@ -37,6 +37,13 @@ def pattern_table(scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
             "vacancy A2, mean over run (%)": 100 * wide["vacancy_units_A2"].mean(),
             "vacancy B, mean over run (%)": 100 * wide["vacancy_units_B"].mean(),
             "vacancy C, mean over run (%)": 100 * wide["vacancy_units_C"].mean(),
+            "vacancy residential streets, mean over run (%)": 100 * wide["vacancy_units_residential"].mean(),
+            **{f"vacancy {s}, start (%)": 100 * wide[f"vacancy_units_{s}"].iloc[:scenario.steps_per_year].mean()
+               for s in ("A1", "A2", "B", "C", "residential")},
+            **{f"vacancy {s}, last 2 years (%)": 100 * wide[f"vacancy_units_{s}"].iloc[-2 * scenario.steps_per_year:].mean()
+               for s in ("A1", "A2", "B", "C", "residential")},
+            "vacant floor (% of floor), start": 100 * wide["vacancy_floor"].iloc[:scenario.steps_per_year].mean(),
+            "vacant floor vacant > 1 year, start (%)": 100 * wide["longterm_vacancy_1y"].iloc[:scenario.steps_per_year].mean(),
             "vacant floor vacant > 1 year, mean (%)": 100 * wide["longterm_vacancy_1y"].mean(),
             "vacant floor vacant > 3 years, mean (%)": 100 * wide["longterm_vacancy_3y"].mean(),
             "retail share of non-residential ground floors, start (%)": 100 * retail0 / commercial0,
@@ -46,7 +53,10 @@ def pattern_table(scenario: Scenario, seeds: list[int]) -> pd.DataFrame:
             "horeca + services share of non-residential ground floors, horizon (%)":
                 100 * (last["share_horeca"] + last["share_services"]) / commercial1,
             "conversions to housing per year per 1,000 units":
-                1000 * last["conversions_total"] / (wide.index.max() / scenario.steps_per_year)
+                1000 * last["conversions_housing"] / (wide.index.max() / scenario.steps_per_year)
+                / (first["businesses"] / (1 - first["vacancy_units"])),
+            "changes of use by permit per year per 1,000 units":
+                1000 * last["conversions_change_of_use"] / (wide.index.max() / scenario.steps_per_year)
                 / (first["businesses"] / (1 - first["vacancy_units"])),
             "upper floors turned into dwellings per year per 1,000 units":
                 1000 * last["conversions_upper_floor"] / (wide.index.max() / scenario.steps_per_year)
