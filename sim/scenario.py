@@ -203,15 +203,15 @@ class Archetype(BaseModel):
 
 
 ARCHETYPES: dict[str, Archetype] = {
-    "small": Archetype(side_cells=56, sales_level=0.825, demand_level=1.08, shops="about 200 (a regional centre)"),
-    "midsize": Archetype(side_cells=88, sales_level=1.2, demand_level=1.0, shops="about 500 (Locatus' class above 400 shops)"),
-    "large": Archetype(side_cells=150, sales_level=1.556, demand_level=1.32, shops="about 1,500 (the largest centres)"),
+    "small": Archetype(side_cells=56, sales_level=0.825, demand_level=1.08, shops="about 250 (a regional centre)"),
+    "midsize": Archetype(side_cells=88, sales_level=1.2, demand_level=1.0, shops="about 450 (Locatus' class above 400 shops)"),
+    "large": Archetype(side_cells=150, sales_level=1.556, demand_level=1.32, shops="about 1,100 (the largest centres)"),
 }
 
 
 class CityConfig(Strict):
     archetype: Literal["small", "midsize", "large"] = "midsize"
-    """Synthetic city archetype by Dutch size class: ``small`` (56×56 cells, about 200 shops), ``midsize`` (88×88, about 500) or ``large`` (150×150, about 1,500). Schematic, not to scale."""
+    """Synthetic city archetype by Dutch size class: ``small`` (56×56 cells, about 250 shops), ``midsize`` (88×88, about 450) or ``large`` (150×150, about 1,100). Schematic, not to scale."""
     size_cells: Annotated[int, Field(ge=32, le=512)] | None = None
     """Grid side length in cells; ``null`` takes the archetype's size."""
     sales_level: Annotated[float, Field(gt=0.0, le=10.0)] | None = None
@@ -320,15 +320,18 @@ class SectorParams(Strict):
     local_share: Share
     """Share of sales that comes from residents nearby rather than visitors (0..1)."""
     entry_rate_per_1000_units: Annotated[float, Field(ge=0.0, le=1000.0)]
-    """Searching would-be entrants per year per 1,000 commercial units at visitor demand 1 (1/yr), scaled by visitor_demand^(1 − local_share); most find no suitable vacant unit. At most 1,000 (one searcher per unit a year, ten times the busiest default): beyond that the entry draws only cost memory and time."""
+    """Would-be entrants per year per 1,000 commercial units at visitor demand 1 (1/yr), scaled by visitor_demand^(1 − local_share) and the archetype's ``city.demand_level``. Calibrated (``python -m sim.experiments.stationary``, docs/calibration.md §3) so that the frozen midsize centre keeps its sector mix and its vacancy: they are then about as many as the businesses that leave. At most 1,000 (one searcher per unit a year): beyond that the entry draws only cost memory and time."""
 
 
 def _sector_defaults() -> dict[str, SectorParams]:
-    # All economics are assumptions, set so that at 2025 footfall the bid-rent
-    # order is: chains and horeca can pay A1 rents; independents, daily goods and
-    # services pay A2-C rents; craft and culture only C and residential streets
-    # (craft and culture are "priced out" of the core). Rent-to-sales ratios land at
-    # 10-20% on the sector's typical street (retail industry rule of thumb).
+    # Gross margins from Dutch cost structures (CBS: clothing shops 0.42, non-food shops 0.37,
+    # food shops 0.25, 1999; horeca board 2009: horeca 0.70; services, culture and craft:
+    # assumption; offices: no cost of goods). Sales densities and fixed costs derived by
+    # `python -m sim.experiments.economics` from a bid-rent design (assumption: each sector's
+    # residual rent at one street class and its rent share of sales there; docs/calibration.md §2),
+    # so that at 2025 footfall chains and horeca bid most on the prime streets, independents
+    # and services on A2-B, daily goods, offices, craft and culture on the edge and residential
+    # streets. Entry rates: calibrated (see entry_rate_per_1000_units).
     S = SectorParams
     return {
         "comparison": S(sales_density_eur_m2=6340, gross_margin=0.42, fixed_cost_eur_m2=840, footfall_elasticity=0.8, local_share=0.05, entry_rate_per_1000_units=5.3),
@@ -363,21 +366,21 @@ class BusinessConfig(Strict):
     base_exit_per_year: Share = 0.05
     """Exit hazard per year for reasons outside the model (retirement, chain restructuring). Assumption (Locatus: about 10% of outlets change hands a year, part of it through the modelled insolvencies and lease ends)."""
     search: Literal["walk", "listings"] = "listings"
-    """How would-be entrants find vacant units. ``walk`` (default): each inspects ``candidates_per_entrant`` units found in proportion to footfall to the power ``search_footfall_weight`` and bids on the best one it saw. ``listings``: each sees every lettable unit its sector may use (or each with probability ``listings_seen_share``) and, in a keyed order, takes the best one still free; the friction is then the letting time alone. A structural alternative for testing what search friction explains (docs/sensitivity.md); not calibrated (docs/calibration.md)."""
+    """How would-be entrants find vacant units. ``listings`` (default): vacant shops are listed by brokers and on listing sites, so each entrant sees every lettable unit its sector may use (or each with probability ``listings_seen_share``) and, in a keyed order, takes the best deal still free; the friction is the letting time. ``walk`` (the search of version 0.4): each inspects ``candidates_per_entrant`` units found in proportion to footfall to the power ``search_footfall_weight`` and bids on the best one it saw; a structural alternative for testing what search friction explains, not calibrated (docs/calibration.md §4)."""
     candidates_per_entrant: Annotated[int, Field(ge=1, le=50)] = 5
     """Vacant units an entrant inspects before it bids (``search: walk``; from the listings, found in proportion to visibility). Assumption."""
     listings_seen_share: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     """``search: listings``: share of the lettable units of its sector that an entrant considers, each drawn on its own (0 < share ≤ 1). 1: vacant shops are listed by brokers and on listing sites, so entrants know the whole offer. Assumption."""
     letting_time_quarters: Annotated[int, Field(ge=1, le=8)] = 2
-    """Mean time from the start of a vacancy until a new lease can start (marketing, negotiation, permits, fit-out), in quarters; each spell takes 1 to 2 × this − 1 quarters. Calibrated: with about 12% of units changing tenant a year it gives the frictional vacancy of 4-5% of outlets that Locatus calls healthy."""
+    """Mean time from the start of a vacancy until a new lease can start (marketing, negotiation, permits, fit-out), in quarters; each spell takes 1 to 2 × this − 1 quarters. Assumption (no Dutch figure found): with about 6% of units changing tenant a year it gives about 3% of units vacant for the time a letting takes, the rest of the start's 6% is units asked above what their location supports (docs/calibration.md §4)."""
     search_footfall_weight: Annotated[float, Field(ge=0.0, le=10.0)] = 2.0
     """``search: walk``: entrants find units in proportion to footfall to this power (visible units are found first), 0..10 (higher powers overflow). Assumption."""
     productivity_spread: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.3
     """Businesses of a sector differ: each sells a productivity drawn uniformly from 1 ± this share times what the sector's typical business sells on the same unit (0..1). Assumption."""
     productivity_known_share: Share = 0.5
-    """How much of its productivity difference an entrant knows before it opens (0..1): it judges units by 1 + this × (productivity − 1) times the typical business's sales there. 0 (default): a newcomer plans with what the typical business of its sector sells on the unit (branch figures, footfall counts) and learns its own productivity from its accounts; a sitting tenant judges its renewal by its own sales. Assumption."""
+    """How much of its productivity difference an entrant knows before it opens (0..1): it judges units by 1 + this × (productivity − 1) times the typical business's sales there, and learns the rest from its accounts; a sitting tenant judges its renewal by its own sales. 0: every newcomer plans with branch figures alone (then no newcomer pays more than the typical business can); 1: it knows exactly. Default 0.5: assumption (chains know their formats, starters do not)."""
     cluster_strength: NonNeg = 0.1
-    """Maximum sales bonus (share) from complementary neighbours within 2 cells. Assumption."""
+    """Maximum sales bonus (share) from complementary neighbours within 2 cells (and loss from vacant ones). Assumption; 0.1 since 0.5.0 (0.3 before): with thin margins a stronger effect made a vacancy contagious."""
     front_entry_rate_per_1000_units: Annotated[float, Field(ge=0.0, le=1000.0)] = 2.0
     """Criminal-front entrants per year per 1,000 commercial units at crime pressure 1 (at most 1,000: one per unit a year). Assumption."""
     front_bid_premium: NonNeg = 0.3
@@ -622,7 +625,7 @@ class MarketConfig(Strict):
     spending_dilution: Share = 0.0
     """How far a sector's spending in the centre is a fixed pool shared by its floor: sales per m2 scale with (the sector's occupied floor at the start / now) to this power (0: sales do not depend on competitors' floor; 1: a fixed pool). More floor does not bring more spending (PBL, "Leegstand detailhandel herbezien": structural vacancy as oversupply of floor space). The power: assumption."""
     rent_vacancy_sensitivity: NonNeg = 1.0
-    """Market rent falls by this share times the local vacancy share (5×5 window), on top of vacancy's effect on sales. Assumption."""
+    """Market rent falls by this share times the local vacancy share (5×5 window), on top of vacancy's effect on sales: valuers mark rents down where neighbours stand empty, which is the price that pulls a vacant street back (the owners' appraisals follow the market rent). Assumption; 1.0 since 0.5.0 (0.3 before: with thin margins vacancy then wandered without a restoring price, docs/calibration.md)."""
     vacant_value_discount: Share = 0.2
     """Appraisal discount of a vacant unit against its asking-rent value. Assumption."""
     footfall_radius_cells: Annotated[int, Field(ge=1, le=12)] = 4
