@@ -17,7 +17,6 @@ from sim.uses import COMMERCIAL_CODES, IS_COMMERCIAL, MUNICIPALITY, RESIDENTIAL,
 # The agent modules (Mesa) and the kernels (numba) are imported inside the functions that compute
 # KPIs: `known_metrics`, which `regie validate` uses, needs neither.
 
-# Conversions turn a unit that last held a commercial use (or none) into housing.
 # Conversions (with works): to housing, or to another commercial use with a change-of-use permit.
 CONVERSION_PAIRS = tuple((int(f), int(t)) for f in (VACANT, *COMMERCIAL_CODES) for t in (*COMMERCIAL_CODES, RESIDENTIAL)
                          if f != t)

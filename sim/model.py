@@ -422,6 +422,11 @@ class CityModel(mesa.Model):
             for name in ("asking_rent_eur_m2", "reference_rent_eur_m2", "appraisal_rent_eur_m2", "market_rent_eur_m2"):
                 par.flat(name)[p] = ask
             par.flat("rent_free_months")[p] = 0.0
+            # the market kernel valued the ground floor this step as let at no rent: value it as a
+            # vacant unit asked at its new use's market rent, as the next step will
+            oc = self.spec.agents.owners
+            par.flat("value_eur")[p] += ((1.0 - oc.opex_share) * ask * (1.0 - self.spec.market.vacant_value_discount)
+                                         * par.flat("floor_m2")[p] / self.cap_rate_of(p))
 
     def bid_rents(self) -> np.ndarray:
         """Bid rent (EUR/m2/yr) of every unit: the residual rent of its best permitted use.

@@ -107,9 +107,11 @@ def array_names() -> list[str]:
 
 
 # ---------------------------------------------------------------- generator
-# Initial ground-floor mix per street class (shares of units). Assumption, in
-# the spirit of Locatus compositions: chains dominate A1, services and
-# independents the edge streets, craft and culture only off the prime streets.
+# Initial ground-floor mix per street class (shares of the occupied units): the model's own
+# steady state under the start year's context (python -m sim.experiments.steady_start,
+# docs/calibration.md §3), checked against the spirit of Locatus compositions: chains and
+# independents dominate A1, horeca and independents A2-B, services and daily goods the edge,
+# offices, craft and culture off the prime streets.
 INITIAL_MIX: dict[str, dict[str, float]] = {
     "A1": {"comparison": .44, "independent": .33, "daily": .00, "horeca": .20, "services": .03, "culture": .00, "craft": .00, "office": .00},
     "A2": {"comparison": .17, "independent": .36, "daily": .02, "horeca": .36, "services": .08, "culture": .00, "craft": .01, "office": .00},
@@ -117,9 +119,10 @@ INITIAL_MIX: dict[str, dict[str, float]] = {
     "C": {"comparison": .01, "independent": .08, "daily": .26, "horeca": .11, "services": .34, "culture": .04, "craft": .08, "office": .08},
     "residential": {"comparison": .0, "independent": .01, "daily": .36, "horeca": .02, "services": .15, "culture": .09, "craft": .08, "office": .29},
 }
-# Initial retail vacancy (share of units) per street class: lowest on A1, highest
-# on C (Locatus: 6.0-7.5% of outlets vacant nationally 2011-2024, lowest on A locations;
-# the level per street class is an assumption).
+# Initial vacancy (share of commercial units) per street class: the model's own steady state
+# under the start year's context (python -m sim.experiments.steady_start, docs/calibration.md
+# §3), at the level the entry rates are calibrated to (about 6%: Locatus, 6.0-7.5% of outlets
+# vacant nationally 2011-2024; lowest on A locations).
 INITIAL_VACANCY = {"A1": 0.04, "A2": 0.05, "B": 0.065, "C": 0.06, "residential": 0.055}
 # Share of parcels on each street class that has a commercial ground floor (rest: housing). Assumption.
 COMMERCIAL_SHARE = {"A1": 1.0, "A2": 1.0, "B": 0.9, "C": 0.75, "residential": 0.045}
@@ -209,7 +212,7 @@ def _initial_uses(street: np.ndarray, parcel: np.ndarray, rng: np.random.Generat
 
 def default_plan(parcel: np.ndarray, street: np.ndarray, use: np.ndarray, last_use: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """The zoning plan of the start (docs/ODD.md §7.12): what each parcel's ground floor may be used
+    """The zoning plan of the start (docs/ODD.md §5.1): what each parcel's ground floor may be used
     for by right (``allowed``) and on application (``permit_uses``), as bitmasks of use codes.
 
     Modelled on Dutch centre plans: on the core shopping streets (A1, A2) the ground floor is for

@@ -512,7 +512,7 @@ class OwnerConfig(Strict):
     forced_sale_discount: Share = 0.1
     """Discount on market value when a lender forces a sale after a covenant breach that the owner cannot cure. Assumption."""
     start_cash_years_of_rent: NonNeg = 1.1
-    """Owners' starting cash in years of their rent income (commercial and dwelling rents). Assumption."""
+    """Owners' starting cash in years of their rent income (commercial and dwelling rents): 1.1, the model's own steady state under the start year's context (reserve, payout and repayment balance there; ``python -m sim.experiments.steady_start``)."""
     buyer_mix: dict[Literal["institutional", "private", "local", "corporation"], NonNeg] = {"institutional": 0.2, "private": 0.5, "local": 0.3, "corporation": 0.0}
     """Kind of the buyer of a sold parcel (relative weights, at least one positive). Assumption."""
 

@@ -165,21 +165,23 @@ def entrant_bids(model: "CityModel") -> list[Offer]:
 
     How they look is ``agents.businesses.search``:
 
-    * ``walk`` (default): search has friction. An entrant walks past ``candidates_per_entrant``
-      units (found in proportion to footfall to the power ``search_footfall_weight``) and
-      only the vacant ones among them are options, so lettings per step rise with the
-      vacancy rate (a matching function) and visible units let first. A vacant unit with
-      visibility share ``w / W`` is among an entrant's K looks with probability
-      ``1 − (1 − w/W)^K``, drawn for each (entrant, unit) pair from the pair's own key: the
-      same entrant sees the same units in two scenarios unless their visibility differs.
-      The entrant bids on the option with the best expected profit if that profit is
-      positive.
-    * ``listings``: vacant shops are listed (brokers, listing sites), so an entrant sees every
-      lettable unit its sector may use, or each with probability ``listings_seen_share``
-      (keyed per entrant and unit), and keeps them all as options: in its turn
-      (``let_units``) it takes the best one still free. The friction of a letting is then
-      its time alone (``letting_time_quarters``).
+    * ``listings`` (default): vacant shops are listed (brokers, listing sites), so an entrant
+      sees every lettable unit its sector may use, or each with probability
+      ``listings_seen_share`` (keyed per entrant and unit), and keeps them all as options: in
+      its turn (``let_units``) it takes the best deal still free. The friction of a letting
+      is its time (``letting_time_quarters``).
+    * ``walk`` (the search of version 0.4, a structural alternative): search has friction. An
+      entrant walks past ``candidates_per_entrant`` units (found in proportion to footfall to
+      the power ``search_footfall_weight``) and only the vacant ones among them are options,
+      so lettings per step rise with the vacancy rate (a matching function) and visible units
+      let first. A vacant unit with visibility share ``w / W`` is among an entrant's K looks
+      with probability ``1 − (1 − w/W)^K``, drawn for each (entrant, unit) pair from the
+      pair's own key: the same entrant sees the same units in two scenarios unless their
+      visibility differs. The entrant bids on the option with the best expected profit if
+      that profit is positive.
 
+    An entrant judges a unit by the sales it expects: the typical business's there times
+    1 + ``productivity_known_share`` × (its productivity − 1).
     Honest entrants offer the asking rent; fronts bid above asking regardless of footfall.
     Every would-be entrant is keyed by where and when it appears — (step, sector, k), see
     ``entrant_key`` — and draws its count, its search, its productivity and its turn from

@@ -93,21 +93,18 @@ class Owner(mesa.Agent):
         par = m.parcels
         oc = m.spec.agents.owners
         for p in parcels:
-            best = None   # (gain, target use, cost, subsidy, new dwellings)
+            options = []   # (gain, target use, cost, subsidy, new dwellings)
             if (par.flat("allowed")[p] >> RESIDENTIAL) & 1:
                 hold, converted, cost, new_dwellings = conversion_values(m, p)
                 subsidy = m.municipality.conversion_subsidy(p, cost, commit=False)
-                gain = converted - cost + subsidy - hold
-                if gain > 0:
-                    best = (gain, RESIDENTIAL, cost, subsidy, new_dwellings)
-            for target, gain, cost in change_of_use_options(m, p):
-                if gain > 0 and (best is None or gain > best[0]):
-                    best = (gain, target, cost, 0.0, 0)
-            if best is None:
+                options.append((converted - cost + subsidy - hold, RESIDENTIAL, cost, subsidy, new_dwellings))
+            options += [(gain, target, cost, 0.0, 0) for target, gain, cost in change_of_use_options(m, p)]
+            # the best option that pays and that the owner can finance (ties: the lower use code)
+            chosen = next((o for o in sorted(options, key=lambda o: (-o[0], o[1]))
+                           if o[0] > 0 and self._finance(p, o[2] - o[3])), None)
+            if chosen is None:
                 continue
-            _, target, cost, subsidy, new_dwellings = best
-            if not self._finance(p, cost - subsidy):
-                continue
+            _, target, cost, subsidy, new_dwellings = chosen
             if target == RESIDENTIAL:
                 m.municipality.conversion_subsidy(p, cost, commit=True)
                 lag = max(1, round(oc.conversion_lag_quarters * m.spy / 4)) + m.municipality.conversion_extra_steps(p)

@@ -11,13 +11,14 @@ fixed costs ``F`` (EUR per m2 per year):
 
 * the gross margin ``g`` of each sector comes from Dutch cost structures (CBS; the
   horeca board), see ``DESIGN``;
-* each sector's residual rent ``M = S·(g − π) − F`` is set at two street classes of
-  the midsize centre (``targets``, an assumption in the spirit of the Dutch rents of
-  docs/calibration.md §1 and of Locatus compositions: chains and horeca bid most on
-  the prime streets and fall steeply, independents and services less steeply); for
-  the sectors whose sales hardly depend on footfall (daily goods, offices, craft,
-  culture: their curves are nearly flat) at one street class, with the rent's share
-  of sales there (``target`` and ``rent_share``);
+* each sector's residual rent ``M = S·(g − π) − F`` is set at one street class of the
+  midsize centre, with the rent's share of sales there (``target`` and ``rent_share``;
+  assumptions in the spirit of the Dutch rents of docs/calibration.md §1 and of Locatus
+  compositions: chains and horeca bid most on the prime streets, independents on A2,
+  services on B, daily goods and offices on the edge, craft and culture on residential
+  streets); the slope of each sector's curve over the other street classes follows from
+  its gross margin and footfall elasticity. A design entry may instead give the residual
+  rent at two street classes (``targets``), which fixes the slope directly;
 * ``S`` at a street class is the median sales per m2 of the sector over its units,
   from the sales kernel on the set-up state of the frozen midsize centre; since the
   state depends on the economics (who occupies which unit, footfall, clusters), the

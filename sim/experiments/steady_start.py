@@ -9,9 +9,12 @@ prints, over the last ``--window`` years:
 * the mix of commercial units per street class (``sim/parcels.py`` ``INITIAL_MIX``)
   and the vacancy per street class (``INITIAL_VACANCY``);
 * for vacant units, the distribution of how long they have been vacant and of the
-  asking rent (net of incentives) as a multiple of the market rent, which the model's
+  asking rent (net of incentives) as a multiple of the highest break-even rent of a
+  permitted sector's typical business, by age and by street class, which the model's
   set-up draws the vacant units of the start from (``sim/model.py``,
-  ``VACANT_AGE_MEAN_YEARS`` and ``VACANT_ASK_OVER_MARKET``).
+  ``VACANT_AGE_MEAN_YEARS``, ``VACANT_ASK_OVER_BREAKEVEN``, ``VACANT_ASK_LOG_SD``);
+* sitting tenants' contract rent over the market rent (``START_RENT_OVER_MARKET``) and
+  owners' cash in years of their rent income (``start_cash_years_of_rent``).
 
 Run: ``python -m sim.experiments.steady_start [--seeds 6] [--years 30] [--window 10]``.
 """

@@ -26,7 +26,7 @@ def sales_density(sector, parcel, land, use, condition, footfall, resident_field
     The footfall of a pair is the unit's footfall as it would be with the unit holding the
     pair's sector: the unit's own draw (``own_attraction`` × the use's attraction) is part of
     its footfall, so a vacant unit is judged by the footfall it will have once it opens, not
-    by the near-empty footfall of an empty shop front (docs/ODD.md §7.1).
+    by the near-empty footfall of an empty shop front (docs/ODD.md §7.4).
 
     Args:
         sector, parcel: int arrays of equal length (use code, flat parcel index).
