@@ -266,8 +266,11 @@ class CityModel(mesa.Model):
                 owner.review_asking_rents(parcels, book)
         years = (self.steps - par.flat("vacant_since")[vacant]) / self.spy
         convert = vacant[years >= oc.conversion_min_vacant_years]
+        # what a change of use would let each of these units for, on the state before this
+        # step's conversions (one kernel call instead of one per unit)
+        residuals = own.permit_residuals(self, convert)
         for owner, parcels in self._owners_in_keyed_order("owner.conversion.order", convert):
-            owner.consider_conversion(parcels)
+            owner.consider_conversion(parcels, residuals)
         if (self.steps - 1) % self.spy == 0:
             worn = np.flatnonzero(par.is_parcel.reshape(-1) & (par.flat("condition") < par.flat("maintenance_threshold")))
             for owner, parcels in self._owners_in_keyed_order("owner.maintenance.order", worn):

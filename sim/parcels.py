@@ -81,8 +81,28 @@ class Parcels:
         return self.land == LAND_PARCEL
 
     def flat(self, name: str) -> np.ndarray:
-        """Flat view (no copy) of attribute ``name``."""
-        return getattr(self, name).reshape(-1)
+        """Flat view (no copy) of attribute ``name`` (cached until the attribute is replaced)."""
+        views = self.__dict__.setdefault("_flat_views", {})
+        view = views.get(name)
+        if view is None:
+            array = getattr(self, name)
+            view = array.reshape(-1)
+            if np.shares_memory(view, array):    # a copy (non-contiguous array) would go stale
+                views[name] = view
+        return view
+
+    def __setattr__(self, name: str, value) -> None:
+        # a replaced array (the kernels return new ones) must not leave a stale flat view behind
+        views = self.__dict__.get("_flat_views")
+        if views:
+            views.pop(name, None)
+        object.__setattr__(self, name, value)
+
+    def __getstate__(self) -> dict:
+        # pickled or copied parcels rebuild their views: a pickled view would be a detached copy
+        state = dict(self.__dict__)
+        state.pop("_flat_views", None)
+        return state
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """Copies of the attributes worth keeping per year (hidden fronts included for research)."""

@@ -73,7 +73,7 @@ class Owner(mesa.Agent):
                         book.covenant_floor_rent(self.slot, p))
             ask[p] = min(ask[p], max(floor, ask[p] * (1.0 - oc.rent_cut_share)))
 
-    def consider_conversion(self, parcels: list[int]) -> None:
+    def consider_conversion(self, parcels: list[int], residuals: dict[tuple[int, int], float] | None = None) -> None:
         """Convert a long-vacant unit when another use pays more than holding out for a tenant.
 
         Two ways, whichever gains most (docs/ODD.md §7.12):
@@ -87,7 +87,9 @@ class Owner(mesa.Agent):
           (``change_of_use_cost_eur_m2``).
 
         The owner must bring the equity share of the net cost in cash: small owners often
-        cannot, which keeps vacancy long.
+        cannot, which keeps vacancy long. ``residuals`` may hold the residual rents of the
+        (parcel, use) pairs a permit would open, computed for many units at once
+        (``permit_residuals``); missing pairs are computed here.
         """
         m = self.model
         par = m.parcels
@@ -98,7 +100,7 @@ class Owner(mesa.Agent):
                 hold, converted, cost, new_dwellings = conversion_values(m, p)
                 subsidy = m.municipality.conversion_subsidy(p, cost, commit=False)
                 options.append((converted - cost + subsidy - hold, RESIDENTIAL, cost, subsidy, new_dwellings))
-            options += [(gain, target, cost, 0.0, 0) for target, gain, cost in change_of_use_options(m, p)]
+            options += [(gain, target, cost, 0.0, 0) for target, gain, cost in change_of_use_options(m, p, residuals)]
             # the best option that pays and that the owner can finance (ties: the lower use code)
             chosen = next((o for o in sorted(options, key=lambda o: (-o[0], o[1]))
                            if o[0] > 0 and self._finance(p, o[2] - o[3])), None)
@@ -331,7 +333,27 @@ def residual_rent_eur_m2(model: "CityModel", sector: int, parcel: int) -> float:
     return sales * (st["gross_margin"][sector] - model.spec.market.normal_profit_share) - st["fixed_cost_eur_m2"][sector]
 
 
-def change_of_use_options(model: "CityModel", parcel: int) -> list[tuple[int, float, float]]:
+def permit_residuals(model: "CityModel", parcels: np.ndarray) -> dict[tuple[int, int], float]:
+    """``residual_rent_eur_m2`` of every (parcel, use) pair a change-of-use permit would open to
+    ``parcels``, in one call of the sales kernel."""
+    par = model.parcels
+    codes = np.array([USE_CODE[name] for name in model.spec.agents.owners.change_of_use_cost_eur_m2], np.int64)
+    parcels = np.asarray(parcels, np.int64)
+    bits = par.flat("permit_uses")[parcels]
+    pair_p = np.repeat(parcels, codes.size)
+    pair_s = np.tile(codes, parcels.size)
+    keep = ((np.repeat(bits, codes.size) >> pair_s) & 1) == 1
+    pair_p, pair_s = pair_p[keep], pair_s[keep]
+    if not pair_p.size:
+        return {}
+    st = model.sector_arrays
+    sales = model.sales_eur_m2(pair_s, pair_p)
+    resid = sales * (st["gross_margin"][pair_s] - model.spec.market.normal_profit_share) - st["fixed_cost_eur_m2"][pair_s]
+    return dict(zip(zip(pair_p.tolist(), pair_s.tolist()), resid.tolist()))
+
+
+def change_of_use_options(model: "CityModel", parcel: int, residuals: dict[tuple[int, int], float] | None = None
+                          ) -> list[tuple[int, float, float]]:
     """The uses a change-of-use permit would open to a vacant unit, each with the owner's gain
     (value re-let at that use's market rent, less the value of holding out as in
     ``conversion_values``, less the cost) and the cost (EUR; permit and refit works)."""
@@ -348,7 +370,10 @@ def change_of_use_options(model: "CityModel", parcel: int) -> list[tuple[int, fl
         code = USE_CODE[name]
         if not (bits >> code) & 1:
             continue
-        value = (1.0 - oc.opex_share) * max(residual_rent_eur_m2(model, code, parcel), 0.0) * floor / cap
+        resid = residuals.get((parcel, code)) if residuals else None
+        if resid is None:
+            resid = residual_rent_eur_m2(model, code, parcel)
+        value = (1.0 - oc.opex_share) * max(resid, 0.0) * floor / cap
         cost = cost_m2 * floor
         out.append((code, value - cost - hold, cost))
     return out
