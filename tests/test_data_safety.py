@@ -140,7 +140,7 @@ def test_resume_refuses_a_changed_base_file(tmp_path):
     b = tmp_path / "b.yaml"
     b.write_text("base: mybase.yaml\nname: b\ncontext: {crime_pressure: 2.0}\n")
     _quiet_compare([str(a), str(b)], tmp_path / "out", replicates=1)
-    base.write_text(base.read_text() + "market: {rent_capture_share: 0.5}\n")   # edited between runs
+    base.write_text(base.read_text() + "market: {normal_profit_share: 0.06}\n")   # edited between runs
     before = tree(tmp_path / "out")
     with pytest.raises(CompareError, match=r"resume refused: scenario a \(.*a.yaml\) changed since"):
         _quiet_compare([str(a), str(b)], tmp_path / "out", replicates=1, resume=True)
@@ -235,7 +235,7 @@ def test_sweep_resume_refuses_an_edited_base_scenario(tmp_path):
     path = tiny_regie_yaml(tmp_path)
     path.write_text(path.read_text().replace(f"base: {BASELINE}", f"base: {base}"))
     sweep(path, executor="serial", out=tmp_path / "out", analyze=False, progress=False)
-    base.write_text(base.read_text() + "market: {rent_capture_share: 0.5}\n")
+    base.write_text(base.read_text() + "market: {normal_profit_share: 0.06}\n")
     with pytest.raises(ExperimentError, match="resume refused: the base scenario changed"):
         sweep(path, executor="serial", out=tmp_path / "out", resume=True, analyze=False, progress=False)
 

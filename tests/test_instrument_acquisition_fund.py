@@ -1,7 +1,8 @@
 """acquisition_fund: purchases at market value after a negotiation of months and the council's decision;
 the money of pending deals is reserved (the fund never overcommits or goes negative); the pace per EUR 10M
 lands in the evidence range (Rotterdam: 4 shops in ~2.5 years with EUR 9M); resales can lose money;
-long-term vacancy in the area falls a little and known fronts are closed (CRN); no fund changes nothing."""
+it re-lets its units, long-term vacancy in the area moves little (since 0.5: thin demand) and known fronts are
+closed (CRN); no fund changes nothing."""
 
 import numpy as np
 import pytest
@@ -31,12 +32,21 @@ def pairs():
     return run_pair(load(SCENARIO))
 
 
-def test_acquisition_fund_cuts_longterm_vacancy_in_the_area_a_little(pairs):
-    # at the evidence-true pace (about one purchase a year) the fund holds a handful of units: the effect is small
+def test_acquisition_fund_relets_its_units_but_moves_longterm_vacancy_in_the_area_little(pairs):
+    """At the evidence-true pace (about one purchase a year) the fund holds a handful of units, and since
+    0.5 it no longer cuts long-term vacancy in the area: two thirds of its purchases close known fronts
+    (21 of 33 on these seeds), and with thin demand (would-be entrants about as many as leavers) the
+    tenants of its discounted units are tenants other vacant units in the area do not get. Measured
+    in the last year: floor vacant > 1 year 1,027 m2 with the fund, 982 without (+4.6%; over 20 seeds
+    +35 +- 43 m2, +2.8%), vacancy in the area 7.2% either way (+0.08 +- 0.13 points over 20 seeds).
+    Before 0.5 it fell a little (the test asked for 0-30% less). The test: the fund re-lets what it
+    buys on every seed, and the area's long-term vacant floor and vacancy move little either way."""
+    for _, ins in pairs:
+        assert ins["acquisition_fund_lettings"].iloc[-1] > 0, "the fund let none of its units"
     ref, ins = mean_over(pairs, "acquisition_fund_area_longterm_vacant_m2")
-    assert 0.7 * ref < ins < ref, f"floor vacant > 1 year in the area (m2): with the fund {ins:.0f}, without {ref:.0f}"
-    ref, ins = mean_over(pairs, "acquisition_fund_area_longterm_vacancy_1y")
-    assert ins < ref, f"share of vacant floor vacant > 1 year in the area: with the fund {ins:.3f}, without {ref:.3f}"
+    assert abs(ins - ref) < 0.25 * ref, f"floor vacant > 1 year in the area (m2): with the fund {ins:.0f}, without {ref:.0f}"
+    ref, ins = mean_over(pairs, "acquisition_fund_area_vacancy_units")
+    assert abs(ins - ref) < 0.01, f"vacancy in the area, last year: with the fund {ins:.4f}, without {ref:.4f}"
 
 
 def test_pace_per_ten_million_lands_in_the_evidence_range(pairs):

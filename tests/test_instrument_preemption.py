@@ -95,8 +95,11 @@ def test_bad_settings_give_a_clear_error():
 
 
 def test_a_small_fund_limits_purchases_and_never_goes_negative():
-    w = _wide(simulate(_with(fund_eur=600_000.0), seed=22))
-    assert w["preemption_purchases"].iloc[-1] >= 1, "a EUR 0.6M fund should buy something in 3 years"
+    # five years, not three: since 0.5 few of the parcels offered in the area are wanted (vacant or in
+    # poor condition): on this seed 2 of 88 offers in three years, one owner withdrew and one deal fell
+    # through, so no purchase; in five years one (EUR 0.30M) and 7 wanted parcels declined as unaffordable
+    w = _wide(simulate(_with(horizon_years=5, fund_eur=600_000.0), seed=22))
+    assert w["preemption_purchases"].iloc[-1] >= 1, "a EUR 0.6M fund should buy something in 5 years"
     assert w["preemption_offers_unaffordable"].iloc[-1] > 0, "the small fund should have had to decline wanted parcels"
     assert w["property_fund_eur"].min() >= 0.0, f"fund went negative: {w['property_fund_eur'].min():.0f}"
     free = w["property_fund_eur"] - w["preemption_reserved_eur"]

@@ -14,6 +14,11 @@ from sim.uses import USE_CODE
 
 SCENARIO = "scenarios/instruments/rent_subsidy.yaml"
 STAFF_EUR_PER_HOUR = 80.0   # the baseline's staff_cost_eur_per_hour
+# Since 0.5 makers and culture enter about six times less often (entry rates 3.5 and 1.9 a year per
+# 1,000 units, before 19.1 and 12.8: thin demand), and the scenario's A2 and B streets see 0-3
+# subsidised lettings per seed in its three years (9 over the five seeds, one seed none). The tests
+# of the payment rules (cap, budget) open the scheme to the whole centre to have tenancies to test.
+WHOLE_CENTRE = {"area": {"street_classes": ["A1", "A2", "B", "C", "residential"]}}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +34,9 @@ def test_rent_subsidy_of_real_size_changes_the_target_floor_little(pairs):
     """A year's 30% of the rent is 6% of a five-year lease's rent: few makers can enter because of it."""
     ref, ins = mean_over(pairs, "rent_subsidy_target_m2", reduce=lambda s: s.mean())
     assert abs(ins - ref) < 0.15 * ref, f"craft+culture floor in the area (m2): with the scheme {ins:.0f}, without {ref:.0f}"
-    assert all(i["rent_subsidy_grants"].iloc[-1] > 0 for _, i in pairs), "the scheme made no grant at all"
+    # few makers enter on A2/B streets since 0.5 (measured: 0, 2, 2, 2, 3 grants on the five seeds)
+    grants = [i["rent_subsidy_grants"].iloc[-1] for _, i in pairs]
+    assert sum(grants) >= 5 and sum(g > 0 for g in grants) >= 3, f"grants per seed {grants}"
 
 
 def test_a_large_long_rent_subsidy_brings_more_target_sectors_into_the_area():
@@ -48,7 +55,7 @@ def test_rent_subsidy_pays_within_budget_cap_duration_and_programme(pairs):
         assert payouts.sum() <= cfg.budget_eur + 1e-6, f"payouts {payouts.sum():.0f} > budget {cfg.budget_eur:.0f}"
         assert np.isclose(payouts.sum(), ins["rent_subsidy_paid_eur"].iloc[-1]), "payouts off the ledger"
         grants = ins["rent_subsidy_grants"]
-        assert grants.iloc[-1] > 0 and ref["rent_subsidy_grants"].iloc[-1] == 0
+        assert ref["rent_subsidy_grants"].iloc[-1] == 0      # grants on 4 of the 5 seeds since 0.5
         cap = grants.iloc[-1] * cfg.max_eur_per_tenancy
         assert payouts.sum() <= cap + 1e-6, f"payouts {payouts.sum():.0f} > {grants.iloc[-1]:.0f} grants × cap {cap:.0f}"
         # new tenancies only in the programme's years; the last is paid for at most its duration after it
@@ -57,13 +64,14 @@ def test_rent_subsidy_pays_within_budget_cap_duration_and_programme(pairs):
         late = payouts.loc[payouts.index > end + round(cfg.duration_years * spy)]
         assert (late.abs() < 1e-9).all(), f"paid {late.sum():.0f} after the last tenancy's duration"
         assert (ins["rent_subsidy_tenancies"] <= grants).all()
+    assert sum(ins["rent_subsidy_grants"].iloc[-1] > 0 for _, ins in pairs) >= 3, "the rules were tested on too few grants"
 
 
 def test_rent_subsidy_caps_each_tenancy():
     """A low cap binds: no tenancy is paid more than it, however high its rent."""
     cap = 1_000.0
     model = CityModel(load(SCENARIO, horizon_years=4, **variant(SCENARIO, max_eur_per_tenancy=cap, share=0.5,
-                                                                duration_years=3.0)), seed=22)
+                                                                duration_years=3.0, **WHOLE_CENTRE)), seed=22)
     paid: dict[int, float] = {}
     try:
         inst = model.municipality.instruments[0]
@@ -84,7 +92,7 @@ def test_rent_subsidy_caps_each_tenancy():
 
 def test_rent_subsidy_stops_when_the_budget_is_spent():
     budget = 15_000.0
-    metrics = simulate(load(SCENARIO, **variant(SCENARIO, budget_eur=budget, share=0.5)), seed=22).metrics
+    metrics = simulate(load(SCENARIO, **variant(SCENARIO, budget_eur=budget, share=0.5, **WHOLE_CENTRE)), seed=22).metrics
     ins = metrics.pivot_table(index="step", columns="metric", values="value", observed=True)
     payouts = payouts_of(ins)
     assert payouts.sum() <= budget + 1e-6, f"payouts {payouts.sum():.0f} > budget {budget:.0f}"

@@ -24,10 +24,19 @@ def pairs():
 
 
 def test_gap_funding_brings_more_conversions(pairs):
-    ref, ins = mean_over(pairs, "conversions_total")
-    assert ins > ref + 1, f"conversions by the horizon: with the subsidy {ins:.1f}, without {ref:.1f}"
+    """Since 0.5 the effect is small: a vacant shop on a residential street is let at the residual
+    rent of its best use, and the capped grant (33% of the cost, EUR 50,000) closes few gaps.
+    Measured on the five seeds: 10 grants (4, 2, 0, 1, 3), conversions to housing 19.6 against
+    19.15 (+1, 0, 0, 0, +2), vacancy in the area 9.2% against 9.7% in the last year (lower on four
+    seeds, equal on the one without a grant). Before 0.5 the test asked for more than one extra
+    conversion (of any kind; 0.5 adds changes of use, which the subsidy does not fund)."""
+    for ref, ins in pairs:
+        assert ins["conversions_housing"].iloc[-1] >= ref["conversions_housing"].iloc[-1], \
+            "the subsidy cost a conversion to housing on a seed"
+    ref, ins = mean_over(pairs, "conversions_housing")
+    assert ins > ref, f"conversions to housing by the horizon: with the subsidy {ins:.2f}, without {ref:.2f}"
     ref, ins = mean_over(pairs, f"{NAME}_area_vacancy_units")
-    assert ins <= ref + 1e-9, f"vacancy in the area in the last year: with the subsidy {ins:.4f}, without {ref:.4f}"
+    assert ins < ref, f"vacancy in the area in the last year: with the subsidy {ins:.4f}, without {ref:.4f}"
 
 
 def _payouts(metrics, staff_cost_eur_per_hour: float = 80.0):
@@ -42,11 +51,12 @@ def test_payouts_stay_within_the_budget_and_match_the_ledger(pairs):
         assert paid <= budget + 1e-6, f"grants {paid:.0f} > budget {budget:.0f}"
         assert np.isclose(paid, ins[f"{NAME}_granted_eur"].iloc[-1])
         assert np.isclose(ins[f"{NAME}_budget_left_eur"].iloc[-1], budget - paid)
-        assert ins[f"{NAME}_grants"].iloc[-1] > 0 and ref["net_public_cost_eur"].iloc[-1] == 0
+        assert ref["net_public_cost_eur"].iloc[-1] == 0    # grants on four of the five seeds since 0.5
         # every grant within its caps: on average at most the per-project cap, and never above the gaps
         grants, granted = ins[f"{NAME}_grants"].iloc[-1], ins[f"{NAME}_granted_eur"].iloc[-1]
         assert granted <= 50_000.0 * grants + 1e-6
         assert granted <= ins[f"{NAME}_gap_appraised_eur"].iloc[-1] + 1e-6
+    assert sum(ins[f"{NAME}_grants"].iloc[-1] > 0 for _, ins in pairs) >= 3, "the rules were tested on too few grants"
 
 
 @settings(deadline=None, max_examples=5)
@@ -83,23 +93,33 @@ def test_payouts_never_exceed_the_budget_nor_the_caps(budget_eur, share, cap, se
 
 
 def test_a_small_budget_runs_out_first_come_first_served():
-    budget = 100_000.0
+    """Since 0.5 few owners on residential streets apply (one or two grants per seed in eight years),
+    so a budget of EUR 100,000 is no longer spent in the first years (on this seed: grants in
+    steps 11 and 31, no refusal). A budget of one project's cap is: the first grant leaves too
+    little for the next application at the cap, which is refused, not paid in part."""
+    budget = load(SCENARIO).instruments[0].max_eur_per_project
     scenario = load(SCENARIO, instruments=[{"kind": NAME, "area": {"zones": ["residential"]}, "budget_eur": budget}])
     (ref, ins), = run_pair(scenario, seeds=[22])
     paid = _payouts(ins)
     assert 0 < paid.sum() <= budget, f"grants {paid.sum():.0f}, budget {budget:.0f}"
-    last_grant = int(np.flatnonzero(paid > 0)[-1])
-    assert last_grant < len(paid) - 8, "the budget should be spent within the first years"
+    first_grant = int(np.flatnonzero(paid > 0)[0])
     # what is left cannot pay a further application in full: refused at the ceiling and counted
-    assert ins[f"{NAME}_refused_ceiling"].iloc[-1] > 0, "applications after the budget ran out are refused"
+    refused = ins[f"{NAME}_refused_ceiling"]
+    assert refused.iloc[-1] > 0, "applications after the budget ran out are refused"
+    assert refused.loc[:first_grant].max() == 0, "an application was refused before the budget was touched"
+    assert ins[f"{NAME}_budget_left_eur"].iloc[-1] < budget
 
-
-def _retail_unit(model, inst, small: bool = True) -> int:
+def _retail_unit(model, inst, worth_more_as_housing: bool = False) -> int:
+    """A small vacant retail unit in the area (optionally one whose appraised gap at no cost is
+    negative: its value as housing exceeds its value as a shop)."""
     par = model.parcels
     vacant = par.flat("use") == VACANT
     retail = np.isin(par.flat("last_use"), [USE_CODE[u] for u in RETAIL])
     in_area = inst.area_mask.reshape(-1)
-    return int(np.flatnonzero(vacant & in_area & retail & (par.flat("floor_m2") < 150))[0])
+    units = np.flatnonzero(vacant & in_area & retail & (par.flat("floor_m2") < 150))
+    if worth_more_as_housing:
+        units = units[[inst.appraised_gap_eur(model, int(p), 0.0) < 0.0 for p in units]]
+    return int(units[0])
 
 
 def test_a_conversion_that_pays_without_a_grant_gets_nothing():
@@ -127,7 +147,9 @@ def test_grant_rules():
     inst = model.municipality.instruments[0]
     cfg = inst.config
     par = model.parcels
-    p = _retail_unit(model, inst)
+    # a unit worth more as housing than as a vacant shop, as gap funding's candidates are (since 0.5
+    # some vacant shops on residential streets are worth more as shops, e.g. the first small one here)
+    p = _retail_unit(model, inst, worth_more_as_housing=True)
     before = inst.appraised_gap_eur(model, p, 0.0)           # market value now minus value as housing
     # a small gap: the grant is the gap, not the cap
     cost = 1_000.0 - before

@@ -30,27 +30,46 @@ def pairs():
 
 def test_contraction_lowers_vacancy_outside_the_core_through_conversions(pairs):
     # B streets: long-vacant units convert once the plan acts (a year after its start in 2026, or
-    # after an appeal, by 2028). A2 streets (the second zone) keep their shops: a shop there is worth
-    # more than homes, so the permission is rarely used and their vacancy is not tested (measured:
-    # within 0.5 points of the reference, either way). The procedure leaves the plans 5-6 of the 8
-    # years to act, which is why the conversion margin asked for is smaller than before (it was +5
-    # with plans that acted at once)
-    ref, ins = mean_over(pairs, "zoning_area_vacancy_units")
-    assert ins < ref, f"vacancy on B streets, last year: transformation zone {ins:.4f}, without {ref:.4f}"
+    # after an appeal, by 2028). The procedure leaves the plans 5-6 of the 8 years to act.
+    # Measured with 0.5 (5 seeds, last year): B-street vacancy 8.1% with the zones, 10.3% without;
+    # conversions to housing 30.4 against 19.2 (changes of use 18.3 against 19.4: homes take some
+    # units that would have changed use).
+    b_ref, b_ins = mean_over(pairs, "zoning_area_vacancy_units")
+    assert b_ins < b_ref, f"vacancy on B streets, last year: transformation zone {b_ins:.4f}, without {b_ref:.4f}"
+    # A2 streets (the second zone) mostly keep their shops: a shop there is worth more than homes,
+    # so the permission is used little. Since 0.5 A2 vacancy is higher (8.4% in the last year
+    # without the zone) and some long-vacant units there convert: vacancy falls by 0.9 points
+    # (seeds -2.5..+0.8), before 0.5 within 0.5 points either way. The test: a small effect, below
+    # the B streets' (2.2 points)
     ref, ins = mean_over(pairs, "zoning_1_area_vacancy_units")
-    assert abs(ins - ref) < 0.01, f"vacancy on A2 streets, last year: transformation zone {ins:.4f}, without {ref:.4f}"
-    ref, ins = mean_over(pairs, "conversions_total")
-    assert ins > ref + 3, f"conversions by the horizon: transformation zones {ins:.1f}, without {ref:.1f}"
+    assert abs(ins - ref) < 0.02 and ref - ins < b_ref - b_ins, (
+        f"vacancy on A2 streets, last year: transformation zone {ins:.4f}, without {ref:.4f} "
+        f"(B streets {b_ins:.4f}, without {b_ref:.4f})")
+    # 0.5 counts changes of use among the conversions; the zones permit housing: count those
+    ref, ins = mean_over(pairs, "conversions_housing")
+    assert ins > ref + 5, f"conversions to housing by the horizon: transformation zones {ins:.1f}, without {ref:.1f}"
+    acted_somewhere = False
     for _, ins in pairs:
         acted = ins["zoning_in_force"] == 1.0
-        assert acted.any() and not acted.loc[:ACTS_2026 - 1].any(), "the B-street plan acted before its procedure ended"
-        assert ins["zoning_permits"].iloc[-1] > 0
+        assert not acted.loc[:ACTS_2026 - 1].any(), "the B-street plan acted before its procedure ended"
+        # an appealed plan is annulled in 20% of appeals (6% of plans): then it never acts
+        # (with 0.5's longer burn-in one of the five seeds draws that)
+        annulled = ins["zoning_annulled"].iloc[-1] == 1.0
+        assert acted.any() != annulled, "a B-street plan neither acted nor was annulled"
+        assert (ins["zoning_permits"].iloc[-1] > 0) == acted.any(), "permits without the plan or no permit with it"
+        acted_somewhere |= bool(acted.any())
         assert ins["zoning_compensation_eur"].iloc[-1] == 0.0, "a plan change that only adds uses owes no planschade"
+    assert acted_somewhere
 
 
 def _run(instrument: dict, years: int = 4, seed: int = 2, **overrides) -> tuple[CityModel, list[dict]]:
     scenario = load(SCENARIO, horizon_years=years, instruments=[instrument], **overrides)
     model = CityModel(scenario, seed=seed)
+    # the zone's units without a right to housing at the start: since 0.5 the default plan keeps
+    # existing use rights, so the homes on B streets (a tenth of their parcels) may stay homes
+    zone = model.municipality.instruments[0].area_mask
+    shops = zone & ~((model.parcels.allowed >> RESIDENTIAL & 1) == 1)
+    assert shops.any()
     states = []
     for _ in range(scenario.n_steps):
         before = model.parcels.use.copy()
@@ -58,7 +77,7 @@ def _run(instrument: dict, years: int = 4, seed: int = 2, **overrides) -> tuple[
         zoning = model.municipality.instruments[0]
         started = (model.parcels.use == CONVERSION) & (before != CONVERSION) & zoning.area_mask
         states.append({"step": model.steps, "phase": zoning.phase, "in_force": zoning.in_force,
-                       "housing_allowed": bool((model.parcels.allowed[zoning.area_mask] >> RESIDENTIAL & 1).any()),
+                       "housing_allowed": bool((model.parcels.allowed[shops] >> RESIDENTIAL & 1).any()),
                        "conversions_started": int(started.sum())})
     return model, states
 
@@ -134,7 +153,10 @@ def test_a_forbidden_use_never_arrives_in_the_zone(forbid, street, change_year, 
     zoning = model.municipality.instruments[0]
     codes = [USE_CODE[u] for u in forbid]
     assert zoning.acted_step > 0, "the plan never acted"
-    assert not (model.parcels.allowed[zoning.area_mask] & sum(1 << c for c in codes)).any()
+    # a change of use under way when the plan acts has its permit (0.5: e.g. horeca on a C street):
+    # the unit gains that use's right when the works are done, as a conversion keeps its permit
+    under_way = uses[zoning.acted_step - 1] == CONVERSION
+    assert not (model.parcels.allowed[zoning.area_mask & ~under_way] & sum(1 << c for c in codes)).any()
     # the plan acts at the start of its step (before lettings and conversions)
     assert _arrivals_of(uses, zoning.area_mask, codes, zoning.acted_step - 1) == 0, f"{forbid} arrived on {street} streets"
 
@@ -166,7 +188,9 @@ def test_extended_procedure_adds_the_permit_weeks_to_conversions_in_the_zone():
         before = model.parcels.use.copy()
         model.step()
         acting = model.municipality.instruments[0].in_force
-        started = (model.parcels.use == CONVERSION) & (before != CONVERSION)
+        # conversions to housing: since 0.5 a change of use to a commercial use by permit is a
+        # conversion too (horeca on C streets), with its own lag that no zoning procedure sets
+        started = (model.parcels.use == CONVERSION) & (before != CONVERSION) & (model.parcels.conversion_to == RESIDENTIAL)
         for in_zone in (True, False):
             done = model.parcels.conversion_done_step[started & (zone == in_zone) & (acting or not in_zone)]
             lags[in_zone] |= set((done - model.steps).tolist())
@@ -269,7 +293,12 @@ def test_planschade_beyond_the_budget_waits_and_reaches_the_owners_later():
     claims = [{"kind": "zoning", "start_year": 2026, "area": {"street_classes": ["B"]}, "allow": ["residential"],
                "forbid": ["comparison"], "compensation_share": 1.0, "appeal_probability": 0.0}]
     totals = {}
-    for budget_eur in (2_000_000.0, 1e9):
+    # the claims of seed 11 come to EUR 0.23M (4 claims): since 0.5 the market rent is the residual
+    # of the best use, and chain retail is rarely the best use on B streets, so forbidding it costs
+    # far less than when the rent was the runner-up's (the budget here was EUR 2M); EUR 0.1M a year
+    # cannot pay them in the year they are due
+    small_budget = 100_000.0
+    for budget_eur in (small_budget, 1e9):
         scenario = load(SCENARIO, horizon_years=5, agents={"municipality": {"annual_budget_eur": budget_eur}},
                         instruments=claims)
         model = CityModel(scenario, seed=11)
@@ -280,7 +309,7 @@ def test_planschade_beyond_the_budget_waits_and_reaches_the_owners_later():
         model.municipality.check_ledger()
         assert min(budget_left) >= -1e-6, f"the budget went below zero: {min(budget_left):.0f}"
         totals[budget_eur] = (model, [r["zoning_arrears_eur"] for r in model.records])
-    small, arrears = totals[2_000_000.0]
+    small, arrears = totals[small_budget]
     large, no_arrears = totals[1e9]
     due, next_year = ACTS_2026 + 4, ACTS_2026 + 8
     assert max(no_arrears) == 0.0

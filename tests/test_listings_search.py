@@ -1,8 +1,10 @@
-"""The ``listings`` search: entrants see the whole offer and take the best unit still free.
+"""The two searches of would-be entrants: ``listings`` and ``walk``.
 
-``agents.businesses.search: listings`` is the structural alternative to the default walk
-search (docs/ODD.md §7.6, docs/sensitivity.md): with it, no unit that an arriving entrant
-could take at a profit stays vacant for want of being found.
+``agents.businesses.search: listings`` (the default since 0.5): entrants see the whole offer
+and take the best unit still free, so no unit that an arriving entrant could take at a profit
+stays vacant for want of being found. ``walk`` is the structural alternative with search
+friction (docs/ODD.md §7.6, docs/sensitivity.md): each entrant inspects a few units and bids
+on the best one it saw.
 """
 
 from __future__ import annotations
@@ -102,14 +104,24 @@ def test_a_partial_view_of_the_listings_hides_units_by_keyed_draws():
     assert all(np.array_equal(np.isfinite(a.margin), np.isfinite(b.margin)) for a, b in zip(offers, again))
 
 
-def test_the_walk_search_is_the_default_and_bids_on_one_unit():
-    assert Scenario.from_yaml("scenarios/baseline.yaml").agents.businesses.search == "walk"
-    m = CityModel(Scenario.from_yaml("scenarios/baseline.yaml", overrides=SHORT), seed=3)
+def test_listings_is_the_default_and_the_walk_search_bids_on_one_unit():
+    # 0.5 made ``listings`` the default (full information: vacancy is what owners' asks leave
+    # over, not what entrants fail to find); ``walk`` stays an option and must still work
+    assert Scenario.from_yaml("scenarios/baseline.yaml").agents.businesses.search == "listings"
+    walk = {**SHORT, "agents": {"businesses": {"search": "walk"}}}
+    m = CityModel(Scenario.from_yaml("scenarios/baseline.yaml", overrides=walk), seed=3)
     for _ in range(3):
         m.step()
     m.clock += 1
     offers = biz.entrant_bids(m)
     assert offers and all(o.units.size == 1 for o in offers)
+    # the default's entrants see every listed unit their sector may use, not one
+    d = CityModel(Scenario.from_yaml("scenarios/baseline.yaml", overrides=SHORT), seed=3)
+    for _ in range(3):
+        d.step()
+    d.clock += 1
+    honest = [o for o in biz.entrant_bids(d) if not o.is_front]
+    assert honest and max(o.units.size for o in honest) > 1
 
 
 def test_the_listings_search_is_reproducible_and_differs_from_the_walk():
@@ -120,6 +132,7 @@ def test_the_listings_search_is_reproducible_and_differs_from_the_walk():
             m.step()
         return m.records
     listings = records(search="listings")
-    assert listings == records(search="listings")
-    walk = records()
+    assert listings == records()       # the default is listings
+    walk = records(search="walk")
+    assert walk == records(search="walk")
     assert walk[-1]["vacancy_units"] != listings[-1]["vacancy_units"]

@@ -71,17 +71,25 @@ def test_invariants_hold_every_step():
 
 
 def test_degenerate_flat_context_keeps_vacancy_in_a_narrow_band():
-    """No trends, no instruments: a single run's vacancy fluctuates around its start level and
-    never runs away. (Since version 0.3 long vacancy spells also end by price, and a run
-    swings more: a few overpriced units held for years move a 1,100-unit centre by several
-    points, so the single-run band is ±5 points; the seed-averaged steady state is held to
-    1.5 points in tests/test_steady_state.py.)"""
+    """No trends, no instruments: a single run's vacancy wanders but never runs away.
+
+    Since version 0.5 (thin demand: would-be entrants about as many as leavers, vacancy what
+    owners' asks leave over; the start is one state of a 10-year burn-in) a single 1,100-unit
+    centre's vacancy is a slowly mean-reverting walk, and its start is one point of that walk
+    (3.3-10.4% over 30 seeds), so a band around the start no longer describes it: over 30 seeds
+    and 15 frozen years quarterly vacancy ranged 2.6-11.8%, up to 6.3 points from the start,
+    and the last five years' mean stayed within -2.4..+4.0 points of the first five years'
+    (mean +0.2). The test holds each run to a band around the Locatus level (1.5-14%) and its
+    late level to within 5 points of its early level; the decline baseline breaks both on
+    these seeds (up to 17.6%, +9.2 points). The seed-averaged steady state is held to 1.5
+    points in tests/test_steady_state.py."""
     for seed in CRN_SEEDS[:3]:
         r = simulate(scenario(**FLAT_CONTEXT, horizon_years=15), seed=seed)
         v = r.metrics.query("metric == 'vacancy_units'")["value"].to_numpy()
-        drift = np.abs(v - v[0]).max()
-        assert drift < 0.05, f"seed {seed}: vacancy left the ±5 pt band: start {v[0]:.3f}, range {v.min():.3f}-{v.max():.3f}"
-        assert abs(v[-20:].mean() - v[0]) < 0.03, f"seed {seed}: vacancy moved away from its start: {v[0]:.3f} -> {v[-20:].mean():.3f}"
+        assert 0.015 < v.min() and v.max() < 0.14, \
+            f"seed {seed}: vacancy left the 1.5-14% band: start {v[0]:.3f}, range {v.min():.3f}-{v.max():.3f}"
+        early, late = v[1:21].mean(), v[-20:].mean()
+        assert abs(late - early) < 0.05, f"seed {seed}: vacancy ran away: first five years {early:.3f}, last five {late:.3f}"
 
 
 def _mean_late(metric: str, over: dict, years: int = 5) -> float:
@@ -121,52 +129,28 @@ def test_same_seed_same_metrics_other_seed_other_metrics():
 def test_vacancy_rises_from_a1_to_c_and_starts_near_locatus_levels():
     """Patterns 1-2 (docs/ODD.md §1): about 6-7% of units vacant at the start, lowest on A1.
 
-    Locatus also finds vacancy highest on C (edge) streets. Since version 0.3 (vacancy ended by
-    price; housing permitted on the ground floor of edge streets, where long-vacant units now
-    convert) the model has B and C streets at about the same level (within half a point over
-    the first ten years): docs/calibration.md lists this among the patterns not reproduced, and
-    the test holds the model to what it does reproduce, A1 lowest and C not below B by more
-    than half a point."""
-    starts, a1, b, c = [], [], [], []
+    Locatus also finds vacancy highest on C (edge) streets; docs/calibration.md lists this
+    among the patterns not reproduced. Since version 0.5 the default plan gives a long-vacant
+    unit on a C street two ways out of the shop stock (housing by right, horeca by a
+    change-of-use permit) while one on a B street, where every commercial use is permitted
+    and housing is not, has only its price: B now has the highest vacancy and C lies below it.
+    Measured on the decline baseline over its first ten years, 24 seeds: A1 6.1%, A2 8.0%,
+    B 9.6%, C 7.2%, residential 7.6%; C below B on 22 of the 24 seeds; the start 6.5%
+    (seed SD 1.7 points: the start is one state of a 10-year burn-in). On the three seeds
+    here: A1 6.1%, A2 8.1%, B 8.5%, C 7.5%, start 5.0%. The test holds the model to what it
+    reproduces, A1 lowest and a start near the Locatus level (3.5-9% on three seeds), and
+    guards the pattern it misses from getting worse: C not below B by more than 4 points."""
+    starts, a1, a2, b, c = [], [], [], [], []
     for seed in CRN_SEEDS[:3]:
         m = simulate(scenario(horizon_years=10), seed=seed).metrics
         wide = m.pivot_table(index="step", columns="metric", values="value", observed=True)
         starts.append(wide.loc[0, "vacancy_units"])
         a1.append(wide["vacancy_units_A1"].mean())
+        a2.append(wide["vacancy_units_A2"].mean())
         b.append(wide["vacancy_units_B"].mean())
         c.append(wide["vacancy_units_C"].mean())
-    shown = f"vacancy A1 {np.mean(a1):.3f}, B {np.mean(b):.3f}, C {np.mean(c):.3f}"
-    assert np.mean(a1) < min(np.mean(b), np.mean(c)), shown
-    assert np.mean(c) > np.mean(b) - 0.005, shown
-    assert 0.05 <= np.mean(starts) <= 0.075, f"start vacancy {np.mean(starts):.3f}: should be about 6-7% (Locatus)"
-
-
-def test_pattern_table_reports_every_pattern():
-    from sim.experiments.patterns import pattern_table
-    table = pattern_table(scenario(**SMALL, horizon_years=2), seeds=[1, 2])
-    assert len(table) == 30 and table["model mean"].notna().all()
-    assert (table["min"] <= table["model mean"]).all() and (table["model mean"] <= table["max"]).all()
-    start = table.set_index("pattern").loc["vacancy at start (% of units)"]
-    assert 0 < start["model mean"] < 100
-
-
-# ------------------------------------------------------------------ as a Mesa model
-def test_run_model_on_the_baseline_stops_at_the_horizon():
-    baseline = Scenario.from_yaml("scenarios/baseline.yaml")
-    model = CityModel(baseline)
-    assert model.running and model.steps == 0
-    model.run_model()
-    n = baseline.horizon_years * baseline.steps_per_year
-    assert model.steps == n == 80 and not model.running
-    assert [r["step"] for r in model.records] == list(range(n + 1))
-    assert [r["year"] for r in model.records] == [baseline.start_year + k / 4 for k in range(n + 1)]
-
-
-def test_running_stays_true_until_the_last_step():
-    small = scenario(**SMALL, horizon_years=2)
-    model = CityModel(small, seed=3)
-    flags = []
-    for _ in range(small.n_steps):
-        model.step()
-        flags.append(model.running)
-    assert flags == [True] * (small.n_steps - 1) + [False]
+    shown = (f"vacancy A1 {np.mean(a1):.3f}, A2 {np.mean(a2):.3f}, B {np.mean(b):.3f}, C {np.mean(c):.3f}, "
+             f"start {np.mean(starts):.3f}")
+    assert np.mean(a1) < min(np.mean(a2), np.mean(b), np.mean(c)), shown
+    assert 0.035 < np.mean(starts) < 0.09, shown
+    assert np.mean(c) > np.mean(b) - 0.04, shown

@@ -275,7 +275,7 @@ BAD_EXPERIMENTS = [   # (text in the good file, replacement, expected message)
     ("mode: 1.0", "mode: 3.0", "triangular needs a mode within the bounds"),
     (f"base: {ROOT / 'scenarios' / 'baseline.yaml'}", "base: nowhere.yaml", "base: no such scenario file"),
     ("{kpi: vacancy_units}", "{kpi: conversions_vacant_to_housing}",     # no longer exempt from the check
-     "outputs[0].kpi: unknown KPI 'conversions_vacant_to_housing'; known: conversions_vacant_to_residential"),
+     "outputs[0].kpi: unknown KPI 'conversions_vacant_to_housing'; known: conversions_vacant_to_"),
     ("{kpi: vacancy_units}", "{kpi: preemption_purchases}", "outputs[0].kpi: unknown KPI 'preemption_purchases'"),
     ("years: 1}", "years: 3}", "outputs[1].years: the mean over the last 3 years needs a horizon of at least 3"),
 ]

@@ -439,7 +439,9 @@ def check_outputs(exp: Experiment, scenarios: dict | list[dict], source: str) ->
     problems = []
     for i, o in enumerate(exp.outputs):
         if o.kpi not in known:
-            close = difflib.get_close_matches(o.kpi, sorted(known), n=5, cutoff=0.0)
+            # eight hints: since 0.5 a conversion has nine targets per origin, and a typo in the
+            # target ('..._to_housing') ranks every commercial target above '..._to_residential'
+            close = difflib.get_close_matches(o.kpi, sorted(known), n=8, cutoff=0.0)
             problems.append(f"{source}: outputs[{i}].kpi: unknown KPI {o.kpi!r}; known: {', '.join(close)}, ... "
                             f"({len(known)} metrics; the metric column of any run's metrics.parquet)")
         if o.reduce == "mean_last_years" and o.years > horizon:

@@ -132,11 +132,22 @@ class TransformationSubsidy(Instrument):
         capitalised at the residential cap rate (the valuation ``Owner.consider_conversion`` uses)."""
         return conversion_values(model, parcel)[1]
 
+    @staticmethod
+    def dwellings_value_eur(model, parcel: int) -> float:
+        """Market value of the dwellings the parcel already has (upper floors), as the market
+        update values them: they are in its value before the conversion and stay after it."""
+        par = model.parcels
+        oc = model.spec.agents.owners
+        rent_year = float(par.flat("dwellings")[parcel]) * float(par.flat("dwelling_rent_eur_month")[parcel]) * 12.0
+        return (1.0 - oc.opex_share) * rent_year / oc.residential_cap_rate
+
     def appraised_gap_eur(self, model, parcel: int, cost_eur: float) -> float:
         """Onrendabele top: market value in the current use (a vacant unit at today's market rent,
         less the void discount: what a buyer pays) plus the conversion cost, minus the market value
-        as housing. Negative when the conversion pays at market values."""
-        return market_value_eur(model, parcel) + cost_eur - self.housing_value_eur(model, parcel)
+        after the conversion. Both values are of the whole parcel, so the dwellings it already has
+        count on both sides (they stay). Negative when the conversion pays at market values."""
+        after = self.dwellings_value_eur(model, parcel) + self.housing_value_eur(model, parcel)
+        return market_value_eur(model, parcel) + cost_eur - after
 
     def amount_eur(self, model, parcel: int, cost_eur: float) -> tuple[float, float]:
         """(grant before the budget checks, appraised gap) for a conversion of ``parcel`` costing ``cost_eur``."""
