@@ -11,9 +11,9 @@ It prints:
    pool of 1 worker and of ``--workers`` workers, each timed from pool start to
    the last result (pool start and per-worker kernel loading included).
    Efficiency = T(1) / (workers x T(workers)). Target: ≥ 0.8 at 2 workers.
-2. The whole Morris example (r = 10, 3 replicates, 16 parameters: 510 runs)
-   with ``regie sweep`` on ``--workers`` processes, analysis and plots included.
-   Target: ≤ 20 minutes on 2 cores.
+2. The whole shipped Morris screening (its size is in the experiment file; 0.5.0:
+   33 parameters, r = 8, 2 replicates: 544 runs) with ``regie sweep`` on
+   ``--workers`` processes, analysis and plots included. Target: ≤ 20 minutes on 2 cores.
 
 The bench prints figures and never asserts.
 """

@@ -90,6 +90,51 @@ def test_each_entrant_takes_its_best_option_among_those_left(monkeypatch):
     assert checked >= 2
 
 
+def _first_honest_lease(seed: int, monkeypatch):
+    """A model after 4 steps, the next step's offers and leases, and its first honest lease."""
+    m = listings_model(seed)
+    for _ in range(4):
+        m.step()
+    offers, leases = step_with_recorded_lettings(m, monkeypatch)
+    honest = [(p, s, q) for p, s, q in leases if not is_front_lease(offers, s, q)]
+    assert honest, "the check needs an honest letting"
+    return honest[0]
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_a_refused_entrant_tries_its_next_option_and_a_held_unit_takes_nobody_else(held, monkeypatch):
+    """The municipality's screening refuses (or, like a Bibob screening, holds for its decision)
+    the unit that an honest entrant would take. Refused: the entrant takes its next option, and
+    the unit stays free for others. Held: the applicant waits for the decision (no other lease)
+    and no later entrant is lost on that unit (it is asked about once)."""
+    unit, sector, productivity = _first_honest_lease(7, monkeypatch)
+    monkeypatch.undo()
+    m = listings_model(7)                      # the same city and step again, now with the screening
+    for _ in range(4):
+        m.step()
+    asked: list[int] = []
+    real_screen = m.municipality.screen_lease
+
+    def screen(parcel, s, is_front, productivity=1.0):
+        if parcel != unit:
+            return real_screen(parcel, s, is_front, productivity=productivity)
+        asked.append(s)
+        if held:
+            m.parcels.flat("lettable_from_step")[parcel] = m.steps + 2     # held until the decision
+        return False
+
+    monkeypatch.setattr(m.municipality, "screen_lease", screen)
+    offers, leases = step_with_recorded_lettings(m, monkeypatch)
+    assert unit not in {p for p, _, _ in leases}
+    mine = [p for p, s, q in leases if (s, q) == (sector, productivity)]
+    entrant = next(o for o in offers if not o.is_front and (o.sector, o.productivity) == (sector, productivity))
+    if held:
+        assert mine == [] and len(asked) == 1, f"held unit asked {len(asked)} times; the applicant leased {mine}"
+    else:
+        assert len(mine) == 1 and mine[0] != unit, "the refused entrant should take its next option"
+        assert entrant.margin[list(entrant.units).index(mine[0])] >= 0.0
+
+
 def test_a_partial_view_of_the_listings_hides_units_by_keyed_draws():
     m = listings_model(6, listings_seen_share=0.3)
     for _ in range(3):

@@ -2,12 +2,12 @@
 
 ``scenarios/checks/frozen.yaml`` holds every context driver at its start-year level for
 20 years with no instruments. Trends in a scenario must then come from its drivers and
-instruments, never from spin-up (docs/ODD.md §3.2, docs/calibration.md).
+instruments, never from spin-up (docs/ODD.md §5.5-5.6, docs/calibration.md).
 
-Each check compares means over two-year windows with the first window's, on eight seeds.
+Each check compares means over two-year windows with the first window's, on 24 seeds.
 Seed noise is part of any such comparison: a share on ~100 units (the A2 street, the units
 a retail sector left) moves by a point with one unit, and over eight seeds its two-year
-mean still has a standard error of 0.5-1 point. A share KPI fails when its mean drift
+mean still has a standard error of about 0.5 point. A share KPI fails when its mean drift
 exceeds 1.5 points by more than two standard errors of that drift (across seeds), i.e. when
 the data show a drift beyond the tolerance, not when noise touches it.
 """

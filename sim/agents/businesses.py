@@ -314,7 +314,10 @@ def let_units(model: "CityModel", offers: list[Offer]) -> None:
     bidder does not reorder the others); an offer whose unit is taken lapses. With
     ``search: listings`` fronts come first, then honest entrants in the keyed order, each
     taking its most profitable option still free. A lease the municipality's screening
-    refuses leaves the unit free for the next offer.
+    refuses leaves the unit free for the next offer, and an entrant who read the listings
+    tries its next option (a walking entrant saw only this one). A screening that holds the
+    unit for its decision (Bibob) keeps the applicant waiting for it and takes the unit off
+    this step's market.
     """
     if not offers:
         return
@@ -328,25 +331,29 @@ def let_units(model: "CityModel", offers: list[Offer]) -> None:
     else:
         order = sorted(range(len(offers)), key=lambda i: (not offers[i].is_front,
                                                           -bid[i] if offers[i].is_front else 0.0, tiebreak[i]))
+    use, lettable_from = par.flat("use"), par.flat("lettable_from_step")
     taken: set[int] = set()
     for i in order:
         o = offers[i]
-        if o.units.size == 1:
-            best = 0
-            if int(o.units[0]) in taken:
-                continue
-        else:
-            free = ~np.isin(o.units, np.fromiter(taken, np.int64, len(taken))) if taken else np.ones(o.units.size, bool)
-            best = int(np.argmax(np.where(free, o.margin, -np.inf)))
-            if not free[best]:
-                continue
-        if o.margin[best] < 0.0:
-            continue
-        parcel = int(o.units[best])
-        if par.flat("use")[parcel] != VACANT:
-            continue
         sector, is_front = o.sector, o.is_front
-        if not model.municipality.screen_lease(parcel, sector, is_front, productivity=o.productivity):
+        free = (use[o.units] == VACANT) & (lettable_from[o.units] <= model.steps)
+        if taken:
+            free &= ~np.isin(o.units, np.fromiter(taken, np.int64, len(taken)))
+        margin = np.where(free, o.margin, -np.inf)
+        parcel = -1
+        while True:
+            best = int(np.argmax(margin))
+            if not margin[best] >= 0.0:
+                break                               # no option left that the entrant could profit from
+            candidate = int(o.units[best])
+            if model.municipality.screen_lease(candidate, sector, is_front, productivity=o.productivity):
+                parcel = candidate
+                break
+            if lettable_from[candidate] > model.steps:
+                taken.add(candidate)                # held for this applicant's screening: it waits for the decision
+                break
+            margin[best] = -np.inf                  # refused: a listings entrant tries its next option
+        if parcel < 0:
             continue
         taken.add(parcel)
         rent = float(asking[parcel]) * o.bid_share
