@@ -136,7 +136,7 @@ def vacancy_overpriced_share(model: "CityModel", normal_profit: bool = True) -> 
     profit at all): the share that not even a business content with no profit would take
     (a diagnostic of docs/calibration.md).
     """
-    from sim.agents.businesses import effective_ask_eur_m2, wtp_rent_eur_m2
+    from sim.agents.businesses import effective_ask_eur_m2, residual_rent_eur_m2, wtp_rent_eur_m2
     par = model.parcels
     vacant = np.flatnonzero((par.flat("use") == VACANT) & (par.flat("land") == 0))
     long = vacant[model.steps - par.flat("vacant_since")[vacant] >= model.spy]
@@ -144,9 +144,8 @@ def vacancy_overpriced_share(model: "CityModel", normal_profit: bool = True) -> 
         return 0.0
     sectors = model.commercial_codes
     pairs_s, pairs_p = np.repeat(sectors, long.size), np.tile(long, sectors.size)
-    breakeven = wtp_rent_eur_m2(model, pairs_s, pairs_p)
-    if normal_profit:
-        breakeven = breakeven - model.spec.market.normal_profit_share * model.sales_eur_m2(pairs_s, pairs_p)
+    rent_of = residual_rent_eur_m2 if normal_profit else wtp_rent_eur_m2
+    breakeven = rent_of(model, pairs_s, pairs_p)
     permitted = (par.flat("allowed")[long][None, :] >> sectors[:, None]) & 1 == 1
     best = np.where(permitted, breakeven.reshape(sectors.size, long.size), -np.inf).max(axis=0)
     over = effective_ask_eur_m2(model, long) > best

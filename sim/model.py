@@ -416,7 +416,7 @@ class CityModel(mesa.Model):
             target = int(par.flat("conversion_to")[p])
             par.flat("allowed")[p] |= 1 << target
             par.flat("permit_uses")[p] &= ~(1 << target)
-            ask = max(own.residual_rent_eur_m2(self, target, p), 0.0)
+            ask = max(float(biz.residual_rent_eur_m2(self, np.array([target]), np.array([p]))[0]), 0.0)
             par.flat("use")[p] = VACANT
             par.flat("last_use")[p] = target      # refitted for the new use: its first letting is no use change
             par.flat("vacant_since")[p] = self.steps
@@ -446,10 +446,7 @@ class CityModel(mesa.Model):
         sectors = self.commercial_codes
         pairs_s = np.repeat(sectors, units.size)
         pairs_p = np.tile(units, sectors.size)
-        sales = self.sales_eur_m2(pairs_s, pairs_p)
-        st = self.sector_arrays
-        residual = (sales * (st["gross_margin"][pairs_s] - self.spec.market.normal_profit_share)
-                    - st["fixed_cost_eur_m2"][pairs_s]).reshape(sectors.size, units.size)
+        residual = biz.residual_rent_eur_m2(self, pairs_s, pairs_p).reshape(sectors.size, units.size)
         permitted = (par.flat("allowed")[units][None, :] >> sectors[:, None]) & 1 == 1
         bid = np.zeros(par.land.size)
         bid[units] = np.maximum(np.where(permitted, residual, 0.0).max(axis=0), 0.0)

@@ -233,6 +233,15 @@ class CityConfig(Strict):
 
 
 # ---------------------------------------------------------------- context
+def _complete_per_sector(given: dict, defaults: dict, what: str) -> dict:
+    """A per-sector mapping of a scenario: refuse names that are no commercial sector, fill the rest
+    from ``defaults``."""
+    unknown = sorted(set(given) - set(COMMERCIAL_NAMES))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
+    return {**defaults, **given}
+
+
 def _online_defaults() -> dict[str, Driver]:
     # Online share of spending per sector in 2025 and its growth. CBS/Panteia:
     # ~10% (2015) → 16% (2019) of all retail spending; ~22% (2024, secondary source);
@@ -279,10 +288,7 @@ class ContextConfig(Strict):
     @field_validator("online_share")
     @classmethod
     def _known_sectors(cls, v: dict[str, Driver]) -> dict[str, Driver]:
-        unknown = sorted(set(v) - set(COMMERCIAL_NAMES))
-        if unknown:
-            raise ValueError(f"unknown sector(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
-        return {**_online_defaults(), **v}
+        return _complete_per_sector(v, _online_defaults(), "sector(s)")
 
     @field_validator("visitor_demand", "housing_demand", "construction_cost_eur_m2", "crime_pressure",
                      "interest_rate", "inflation")
@@ -481,10 +487,7 @@ class OwnerConfig(Strict):
     @field_validator("change_of_use_cost_eur_m2")
     @classmethod
     def _known_targets(cls, v: dict[str, float]) -> dict[str, float]:
-        unknown = sorted(set(v) - set(COMMERCIAL_NAMES))
-        if unknown:
-            raise ValueError(f"unknown use(s) {unknown}; expected some of {list(COMMERCIAL_NAMES)}")
-        return {**_change_of_use_defaults(), **v}
+        return _complete_per_sector(v, _change_of_use_defaults(), "use(s)")
     conversion_lag_quarters: Annotated[int, Field(ge=1, le=20)] = 3
     """Permit (8 weeks regular procedure, Omgevingswet) plus works, in quarters. Assumption for the works."""
     letting_belief_halflife_years: Positive = 5.0

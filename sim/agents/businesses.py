@@ -144,6 +144,15 @@ def wtp_rent_eur_m2(model: "CityModel", sector: np.ndarray, parcel: np.ndarray,
     return productivity * sales * sp["gross_margin"][sector] - sp["fixed_cost_eur_m2"][sector]
 
 
+def residual_rent_eur_m2(model: "CityModel", sector: np.ndarray, parcel: np.ndarray) -> np.ndarray:
+    """What the typical business of ``sector`` can pay on ``parcel`` after its costs and a normal
+    operating profit (``market.normal_profit_share`` of sales), EUR/m2/yr: the market rent the
+    unit would have with that use (``CityModel.bid_rents``, docs/ODD.md §7.2)."""
+    sales = model.sales_eur_m2(sector, parcel)
+    sp = model.sector_arrays
+    return sales * (sp["gross_margin"][sector] - model.spec.market.normal_profit_share) - sp["fixed_cost_eur_m2"][sector]
+
+
 class Offer(NamedTuple):
     """What one would-be entrant would take: its options and how much each is worth to it.
 
@@ -418,4 +427,4 @@ def complement_matrix() -> np.ndarray:
 
 
 __all__ = ["Business", "Offer", "open_business", "entrant_bids", "let_units", "exit_draws", "sector_table",
-           "complement_matrix", "wtp_rent_eur_m2", "sales_density"]
+           "complement_matrix", "wtp_rent_eur_m2", "residual_rent_eur_m2", "sales_density"]

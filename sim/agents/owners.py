@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from sim.agents.businesses import residual_rent_eur_m2
 from sim.uses import CONVERSION, MUNICIPALITY, OWNER_CODE, RESIDENTIAL, STREET_CODE, USE_CODE, USE_NAMES, VACANT
 
 if TYPE_CHECKING:
@@ -325,16 +326,8 @@ def conversion_values(model: "CityModel", parcel: int) -> tuple[float, float, fl
     return hold, converted, cost, new_dwellings
 
 
-def residual_rent_eur_m2(model: "CityModel", sector: int, parcel: int) -> float:
-    """What the typical business of ``sector`` can pay on ``parcel`` after its costs and a normal
-    profit (EUR/m2/yr): the market rent the unit would have with that use (``CityModel.bid_rents``)."""
-    st = model.sector_arrays
-    sales = float(model.sales_eur_m2(np.array([sector]), np.array([parcel]))[0])
-    return sales * (st["gross_margin"][sector] - model.spec.market.normal_profit_share) - st["fixed_cost_eur_m2"][sector]
-
-
 def permit_residuals(model: "CityModel", parcels: np.ndarray) -> dict[tuple[int, int], float]:
-    """``residual_rent_eur_m2`` of every (parcel, use) pair a change-of-use permit would open to
+    """``businesses.residual_rent_eur_m2`` of every (parcel, use) pair a change-of-use permit would open to
     ``parcels``, in one call of the sales kernel."""
     par = model.parcels
     codes = np.array([USE_CODE[name] for name in model.spec.agents.owners.change_of_use_cost_eur_m2], np.int64)
@@ -346,9 +339,7 @@ def permit_residuals(model: "CityModel", parcels: np.ndarray) -> dict[tuple[int,
     pair_p, pair_s = pair_p[keep], pair_s[keep]
     if not pair_p.size:
         return {}
-    st = model.sector_arrays
-    sales = model.sales_eur_m2(pair_s, pair_p)
-    resid = sales * (st["gross_margin"][pair_s] - model.spec.market.normal_profit_share) - st["fixed_cost_eur_m2"][pair_s]
+    resid = residual_rent_eur_m2(model, pair_s, pair_p)
     return dict(zip(zip(pair_p.tolist(), pair_s.tolist()), resid.tolist()))
 
 
@@ -372,7 +363,7 @@ def change_of_use_options(model: "CityModel", parcel: int, residuals: dict[tuple
             continue
         resid = residuals.get((parcel, code)) if residuals else None
         if resid is None:
-            resid = residual_rent_eur_m2(model, code, parcel)
+            resid = float(residual_rent_eur_m2(model, np.array([code]), np.array([parcel]))[0])
         value = (1.0 - oc.opex_share) * max(resid, 0.0) * floor / cap
         cost = cost_m2 * floor
         out.append((code, value - cost - hold, cost))
