@@ -30,7 +30,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.experiments.compare import compare  # noqa: E402
+from sim.workshop.compare import compare  # noqa: E402
 
 KPIS = ("vacancy_units", "longterm_vacancy_1y", "fronts_active", "craft_culture_m2")
 TARGET = 0.5

@@ -271,7 +271,7 @@ def main() -> int:
     globals()["BIG"] = args.big
     resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, 6 * 2**30))   # a blow-up is a MemoryError, not a dead machine
     signal.signal(signal.SIGALRM, _alarm)
-    from sim.experiments.executors import warm_kernels
+    from sim.executors import warm_kernels
     warm_kernels()
     todo = [(label, data) for label, data in cases(TINY) if label.startswith(args.only)]
     counts: dict[str, int] = {}

@@ -31,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.experiments.executors import run_process_pool, warm_kernels  # noqa: E402
-from sim.experiments.sweep import prepare, run_task, sweep  # noqa: E402
+from sim.executors import run_process_pool, warm_kernels  # noqa: E402
+from sim.sweeps.sweep import prepare, run_task, sweep  # noqa: E402
 
 EXPERIMENT = ROOT / "experiments" / "morris_screening.yaml"
 

@@ -29,8 +29,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sim.experiments.compare import mean_interval  # noqa: E402
-from sim.experiments.compare import compare  # noqa: E402
+from sim.workshop.statistics import mean_interval  # noqa: E402
+from sim.workshop.compare import compare  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
 from sim.scenario import Scenario  # noqa: E402
 

@@ -27,8 +27,8 @@ _PUBLIC: dict[str, str] = {
     "sweep": "sim.api",
     "kpi_collector": "sim.api",
     "RunResult": "sim.api",
-    "CompareResult": "sim.experiments.compare",
-    "SweepResult": "sim.experiments.sweep",
+    "CompareResult": "sim.workshop.compare",
+    "SweepResult": "sim.sweeps.sweep",
     "CityModel": "sim.model",
     "Scenario": "sim.scenario",
     "ScenarioError": "sim.scenario",
@@ -53,7 +53,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:   # what type checkers and IDEs see (sim/py.typed)
     from sim.api import RunResult, compare, kpi_collector, load_scenario, run, sweep, variant
-    from sim.experiments.compare import CompareResult
-    from sim.experiments.sweep import SweepResult
+    from sim.workshop.compare import CompareResult
+    from sim.sweeps.sweep import SweepResult
     from sim.model import CityModel
     from sim.scenario import Scenario, ScenarioError

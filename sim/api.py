@@ -1,8 +1,8 @@
 """Regie from Python: load a scenario, vary it, run it, compare scenarios, sweep parameters.
 
 Every function here calls the code the ``regie`` command runs (``Scenario.from_yaml``,
-``sim.outputs.simulate``, ``sim.experiments.compare.compare``,
-``sim.experiments.sweep.sweep``): the same scenario and seed give the same numbers from
+``sim.outputs.simulate``, ``sim.workshop.compare.compare``,
+``sim.sweeps.sweep.sweep``): the same scenario and seed give the same numbers from
 Python as from the command line. ``import sim`` or ``import regie`` gives these names;
 docs/api.md describes each one with its units.
 """
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     import mesa
     from matplotlib.figure import Figure
 
-    from sim.experiments.compare import CompareResult
-    from sim.experiments.sweep import SweepResult
+    from sim.workshop.compare import CompareResult
+    from sim.sweeps.sweep import SweepResult
     from sim.model import CityModel
 
 MAX_REPLICATES = 1000   # as `regie compare --replicates`
@@ -75,7 +75,7 @@ def variant(scenario: Scenario, changes: Mapping[str, Any] | None = None, /, *, 
         ScenarioError: One line per problem: a path that does not exist, or a value the
             schema refuses (``<variant of NAME>: key.path: what was expected (got …)``).
     """
-    from sim.experiments.design import get_path, set_path
+    from sim.sweeps.design import get_path, set_path
 
     source = f"<variant of {scenario.name}>"
     data = deep_merge(scenario.to_dict(), overrides)
@@ -237,8 +237,8 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None, replicates:
         ScenarioError: For a scenario file with problems.
         ValueError: For replicates, workers or seed out of range.
     """
-    from sim.experiments.compare import replicate_seeds
-    from sim.experiments.executors import execute
+    from sim.workshop.compare import replicate_seeds
+    from sim.executors import execute
 
     _check_count("replicates", replicates, 1, MAX_REPLICATES)
     _check_count("workers", workers, 1, 1024)
@@ -341,7 +341,7 @@ def compare(scenarios: Sequence[Scenario | str | Path], *, replicates: int = 20,
         ValueError: For ``replicates``, ``workers`` or ``seed`` out of range, or
             ``report``/``resume`` without ``out``.
     """
-    from sim.experiments.compare import compare as compare_runs
+    from sim.workshop.compare import compare as compare_runs
 
     _check_count("replicates", replicates, 1, MAX_REPLICATES, none_ok=False)
     _check_count("workers", workers, 1, 1024)
@@ -386,7 +386,7 @@ def sweep(experiment: str | Path, *, executor: str = "process", workers: int | N
             something else (a ScenarioError: one line per problem).
         ValueError: For ``resume`` without ``out``.
     """
-    from sim.experiments.sweep import sweep as sweep_runs
+    from sim.sweeps.sweep import sweep as sweep_runs
 
     _check_count("workers", workers, 1, 1024)
     sweep_in = partial(sweep_runs, experiment, executor=executor, workers=workers, scheduler=scheduler,

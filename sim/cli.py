@@ -182,8 +182,8 @@ def _write_error(e: OSError) -> str:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.experiments.compare import CompareError, compare
-    from sim.experiments.executors import ExecutorError
+    from sim.workshop.compare import CompareError, compare
+    from sim.executors import ExecutorError
     try:
         result = compare([str(p) for p in args.scenarios], replicates=args.replicates, workers=args.workers,
                          out=args.out, lang=args.lang, resume=args.resume, progress=not args.quiet)
@@ -209,8 +209,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from sim.experiments.executors import ExecutorError, SchedulerUnreachable
-    from sim.experiments.sweep import sweep
+    from sim.executors import ExecutorError, SchedulerUnreachable
+    from sim.sweeps.sweep import sweep
     try:
         result = sweep(args.experiment, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                        out=args.out, resume=args.resume, progress=not args.quiet, analyze=False)
@@ -238,7 +238,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from sim.experiments.analyze import analyze
+    from sim.sweeps.analysis import analyze
     try:
         result = analyze(args.folder, allow_missing=args.allow_missing, lang=args.lang)
     except OSError as e:
@@ -267,7 +267,7 @@ def _instruments(kinds: list[str]) -> int:
 
 
 def _validate(files: list[str]) -> int:
-    from sim.experiments.design import check_experiment, is_experiment_file
+    from sim.sweeps.design import check_experiment, is_experiment_file
     from sim.scenario import check_files
     problems, warnings = check_files([f for f in files if not is_experiment_file(f)])
     for line in warnings:                       # valid but probably unintended: reported, exit status 0

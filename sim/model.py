@@ -29,7 +29,7 @@ from sim.uses import (ATTRACTION, COMMERCIAL_NAMES, IS_COMMERCIAL, MUNICIPALITY,
 MIN_CAP_RATE = 0.005  # floor for a cap-rate trend that runs towards zero (values divide by it)
 
 # The start is drawn from the model's own steady state under the start year's context (measured
-# with ``python -m sim.experiments.steady_start``, docs/calibration.md §3), so that the first
+# with ``python -m sim.calibration.steady_start``, docs/calibration.md §3), so that the first
 # years do not drift towards it:
 START_RENT_OVER_MARKET = (0.04, 0.18)   # log-mean, log-sd of sitting tenants' contract rent / market rent
 # per street class A1, A2, B, C, residential: the mean age (years) of vacancy spells (exponential

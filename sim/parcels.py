@@ -128,7 +128,7 @@ def array_names() -> list[str]:
 
 # ---------------------------------------------------------------- generator
 # Initial ground-floor mix per street class (shares of the occupied units): the model's own
-# steady state under the start year's context (python -m sim.experiments.steady_start,
+# steady state under the start year's context (python -m sim.calibration.steady_start,
 # docs/calibration.md §3), checked against the spirit of Locatus compositions: chains and
 # independents dominate A1, horeca and independents A2-B, services and daily goods the edge,
 # offices, craft and culture off the prime streets.
@@ -140,7 +140,7 @@ INITIAL_MIX: dict[str, dict[str, float]] = {
     "residential": {"comparison": .0, "independent": .01, "daily": .36, "horeca": .02, "services": .15, "culture": .09, "craft": .08, "office": .29},
 }
 # Initial vacancy (share of commercial units) per street class: the model's own steady state
-# under the start year's context (python -m sim.experiments.steady_start, docs/calibration.md
+# under the start year's context (python -m sim.calibration.steady_start, docs/calibration.md
 # §3), at the level the entry rates are calibrated to (about 6%: Locatus, 6.0-7.5% of outlets
 # vacant nationally 2011-2024; lowest on A locations).
 INITIAL_VACANCY = {"A1": 0.04, "A2": 0.05, "B": 0.065, "C": 0.06, "residential": 0.055}

@@ -326,14 +326,14 @@ class SectorParams(Strict):
     local_share: Share
     """Share of sales that comes from residents nearby rather than visitors (0..1)."""
     entry_rate_per_1000_units: Annotated[float, Field(ge=0.0, le=1000.0)]
-    """Would-be entrants per year per 1,000 commercial units at visitor demand 1 (1/yr), scaled by visitor_demand^(1 − local_share) and the archetype's ``city.demand_level``. Calibrated (``python -m sim.experiments.stationary``, docs/calibration.md §3) so that the frozen midsize centre keeps its sector mix and its vacancy: they are then about as many as the businesses that leave. At most 1,000 (one searcher per unit a year): beyond that the entry draws only cost memory and time."""
+    """Would-be entrants per year per 1,000 commercial units at visitor demand 1 (1/yr), scaled by visitor_demand^(1 − local_share) and the archetype's ``city.demand_level``. Calibrated (``python -m sim.calibration.stationary``, docs/calibration.md §3) so that the frozen midsize centre keeps its sector mix and its vacancy: they are then about as many as the businesses that leave. At most 1,000 (one searcher per unit a year): beyond that the entry draws only cost memory and time."""
 
 
 def _sector_defaults() -> dict[str, SectorParams]:
     # Gross margins from Dutch cost structures (CBS: clothing shops 0.42, non-food shops 0.37,
     # food shops 0.25, 1999; horeca board 2009: horeca 0.70; services, culture and craft:
     # assumption; offices: no cost of goods). Sales densities and fixed costs derived by
-    # `python -m sim.experiments.economics` from a bid-rent design (assumption: each sector's
+    # `python -m sim.calibration.economics` from a bid-rent design (assumption: each sector's
     # residual rent at one street class and its rent share of sales there; docs/calibration.md §2),
     # so that at 2025 footfall chains and horeca bid most on the prime streets, independents
     # and services on A2-B, daily goods, offices, craft and culture on the edge and residential
@@ -515,7 +515,7 @@ class OwnerConfig(Strict):
     forced_sale_discount: Share = 0.1
     """Discount on market value when a lender forces a sale after a covenant breach that the owner cannot cure. Assumption."""
     start_cash_years_of_rent: NonNeg = 1.1
-    """Owners' starting cash in years of their rent income (commercial and dwelling rents): 1.1, the model's own steady state under the start year's context (reserve, payout and repayment balance there; ``python -m sim.experiments.steady_start``)."""
+    """Owners' starting cash in years of their rent income (commercial and dwelling rents): 1.1, the model's own steady state under the start year's context (reserve, payout and repayment balance there; ``python -m sim.calibration.steady_start``)."""
     buyer_mix: dict[Literal["institutional", "private", "local", "corporation"], NonNeg] = {"institutional": 0.2, "private": 0.5, "local": 0.3, "corporation": 0.0}
     """Kind of the buyer of a sold parcel (relative weights, at least one positive). Assumption."""
 

@@ -19,5 +19,5 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="session", autouse=True)
 def _kernels_compiled_once_per_machine():
-    from sim.experiments.executors import warm_kernels
+    from sim.executors import warm_kernels
     warm_kernels()

@@ -246,7 +246,7 @@ def test_compare_refuses_bad_input(small):
         regie.compare([small, small], replicates=2, report=True)
     with pytest.raises(ValueError, match="replicates: expected a whole number 1..1000"):
         regie.compare([small], replicates=0)
-    with pytest.raises(sim.experiments.compare.CompareError, match="scenario names must differ"):
+    with pytest.raises(sim.workshop.compare.CompareError, match="scenario names must differ"):
         regie.compare([small, small], replicates=1)
 
 

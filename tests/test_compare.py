@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.experiments.compare as cmp
-from sim.experiments.compare import CompareError, compare, mean_interval, replicate_seeds, summary_table
+import sim.workshop.compare as cmp
+import sim.workshop.statistics as stats_mod
+from sim.workshop.compare import CompareError, compare, replicate_seeds
+from sim.workshop.statistics import mean_interval, summary_table
 from sim.kpis import KEY_METRICS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -157,12 +159,12 @@ def test_sd_ratio_measures_the_pairing_only_where_both_arms_vary():
     rng = np.random.default_rng(3)
     idx = pd.RangeIndex(400)
     a, b = pd.Series(rng.normal(size=400), idx), pd.Series(rng.normal(size=400), idx)
-    independent = cmp.variance_reduction(a - b, a, b)
+    independent = stats_mod.variance_reduction(a - b, a, b)
     assert 1.3 < independent < 1.5, f"independent arms give {independent:.2f}, expected about 1.41"
-    assert cmp.variance_reduction(a - a, a, a) == 0.0          # identical arms: chance cancels exactly
-    shifted = cmp.variance_reduction((a + 1) - a, a + 1, a)
+    assert stats_mod.variance_reduction(a - a, a, a) == 0.0          # identical arms: chance cancels exactly
+    shifted = stats_mod.variance_reduction((a + 1) - a, a + 1, a)
     assert shifted < 1e-9, "a constant effect on the same draws leaves no paired noise"
     zero = pd.Series(np.zeros(400), idx)
     # a KPI the reference never moves (an instrument's cost) says nothing about the pairing
-    assert np.isnan(cmp.variance_reduction(a - zero, a, zero))
-    assert np.isnan(cmp.variance_reduction(zero - zero, zero, zero))
+    assert np.isnan(stats_mod.variance_reduction(a - zero, a, zero))
+    assert np.isnan(stats_mod.variance_reduction(zero - zero, zero, zero))

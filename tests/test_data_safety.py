@@ -19,13 +19,13 @@ import pandas as pd
 import psutil
 import pytest
 
-import sim.experiments.compare as cmp
-import sim.experiments.sweep as sweep_mod
+import sim.workshop.compare as cmp
+import sim.sweeps.sweep as sweep_mod
 from sim.cli import EXIT_BAD_INPUT, main
-from sim.experiments.compare import CompareError, compare
-from sim.experiments.design import ExperimentError
-from sim.experiments.executors import ExecutorError, run_process_pool
-from sim.experiments.sweep import sweep
+from sim.workshop.compare import CompareError, compare
+from sim.sweeps.design import ExperimentError
+from sim.executors import ExecutorError, run_process_pool
+from sim.sweeps.sweep import sweep
 from test_compare import small
 from test_sweep import _free_port, tiny_regie_yaml
 

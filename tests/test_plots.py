@@ -201,7 +201,7 @@ def test_plot_kpis_requires_columns(tmp_path):
 def test_summary_band_spans_replicates():
     metrics = pd.DataFrame({"year": [0.0] * 3, "metric": ["households"] * 3,
                             "value": [0.0, 10.0, 20.0], "replicate": [0, 1, 2]})
-    row = plots._summarise(metrics).iloc[0]
+    row = plots.common._summarise(metrics).iloc[0]
     assert row["mean"] == pytest.approx(10.0)
     assert row["lo"] == pytest.approx(1.0)
     assert row["hi"] == pytest.approx(19.0)
@@ -235,7 +235,7 @@ def test_figure_functions_return_figures_in_either_language():
 
 def test_plotting_leaves_the_backend_to_the_notebook():
     """Importing Regie's plotting chooses no matplotlib backend (a notebook keeps its inline one)."""
-    code = ("import matplotlib, sim.plots, sim.experiments.sweep_plots, sim.experiments.report; "
+    code = ("import matplotlib, sim.plots, sim.sweeps.plots, sim.workshop.report; "
             "from matplotlib import rcsetup; "
             "print(dict.__getitem__(matplotlib.rcParams, 'backend') is rcsetup._auto_backend_sentinel)")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}

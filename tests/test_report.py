@@ -1,4 +1,4 @@
-"""Tests for sim.experiments.report: the workshop report of a scenario comparison (no model runs)."""
+"""Tests for sim.workshop.report: the workshop report of a scenario comparison (no model runs)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiments.report import format_number, scenario_label, write_report
+from sim.workshop.report import format_number, scenario_label, write_report
 from sim.kpis import KEY_METRICS
 from sim.plots import label, plot_diffmap, use_changes
 from sim.uses import LAND_CODE, LAND_PARCEL, N_STREETS, USE_CODE

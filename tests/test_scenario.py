@@ -62,7 +62,7 @@ def test_shipped_file_validates(path):
 
 @pytest.mark.parametrize("path", EXPERIMENT_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_shipped_experiment_validates_with_every_sampled_scenario(path):
-    from sim.experiments.design import check_experiment
+    from sim.sweeps.design import check_experiment
     exp, design = check_experiment(path)
     assert len(design) == design["row"].nunique() * exp.replicates
 

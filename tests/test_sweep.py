@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.experiments.sweep as sweep_mod
+import sim.sweeps.sweep as sweep_mod
 from sim.cli import main
-from sim.experiments.analyze import AnalysisError, analyze, noise_share
-from sim.experiments.design import ExperimentError, get_path, load_experiment, run_seed, set_path
-from sim.experiments.sweep import sweep
-from sim.experiments.testfunctions import ishigami_indices, sobol_g_indices
+from sim.sweeps.analysis import AnalysisError, analyze, noise_share
+from sim.sweeps.design import ExperimentError, get_path, load_experiment, run_seed, set_path
+from sim.sweeps.sweep import sweep
+from sim.sweeps.testfunctions import ishigami_indices, sobol_g_indices
 
 ROOT = Path(__file__).resolve().parent.parent
 PI = math.pi
@@ -111,7 +111,7 @@ def test_noise_share_recovers_the_noise_variance(tmp_path):
 # ------------------------------------------------------------------ seeds and executors
 def test_run_seeds_follow_seedsequence_spawn_keys(tmp_path):
     exp, _ = load_experiment(ishigami_yaml(tmp_path, n=8, replicates=3))
-    from sim.experiments.design import design_table
+    from sim.sweeps.design import design_table
     design = design_table(exp, None)
     for rec in design.sample(5, random_state=1).itertuples():
         ss = np.random.SeedSequence(7, spawn_key=(rec.row, rec.replicate))
@@ -353,7 +353,7 @@ def test_second_order_indices_of_ishigami(tmp_path):
 
 
 def test_reductions_take_the_horizon_or_the_last_years():
-    from sim.experiments.sweep import reduce_series
+    from sim.sweeps.sweep import reduce_series
     years = 2025 + np.arange(0, 41) / 4          # 10 years of quarters, 2025.0 .. 2035.0
     values = np.arange(41, dtype=float)          # value = step
     assert reduce_series(years, values, "horizon", None) == 40.0
@@ -409,5 +409,5 @@ def test_validate_and_sweep_accept_the_same_instrument_kpis(tmp_path, capsys):
     path = tmp_path / "ok.yaml"
     path.write_text(text)
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err
-    from sim.experiments.sweep import prepare
+    from sim.sweeps.sweep import prepare
     prepare(path, tmp_path / "o", resume=False)        # the sweep's own check passes too

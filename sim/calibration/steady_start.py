@@ -16,7 +16,7 @@ prints, over the last ``--window`` years:
 * sitting tenants' contract rent over the market rent (``START_RENT_OVER_MARKET``) and
   owners' cash in years of their rent income (``start_cash_years_of_rent``).
 
-Run: ``python -m sim.experiments.steady_start [--seeds 6] [--years 30] [--window 10]``.
+Run: ``python -m sim.calibration.steady_start [--seeds 6] [--years 30] [--window 10]``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ this process as results arrive. A task that raises is recorded with its error
 and the sweep goes on; a killed sweep continues with ``--resume``, which skips
 finished tasks and retries failed ones. At the end the runs are gathered into
 ``metrics.parquet`` (yearly values of every KPI) and ``outputs.parquet`` (one
-value per run and output), and the analysis runs (``sim.experiments.analyze``).
+value per run and output), and the analysis runs (``sim.sweeps.analysis``).
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.experiments.design import (Experiment, ExperimentError, design_table, load_experiment,
+from sim.sweeps.design import (Experiment, ExperimentError, design_table, load_experiment,
                                     row_scenarios)
-from sim.experiments.executors import execute
+from sim.executors import execute
 from sim.outputs import atomic_write, read_keyed_parquet, write_keyed_parquet
 
 if TYPE_CHECKING:
-    from sim.experiments.analyze import AnalysisResult
+    from sim.sweeps.analysis import AnalysisResult
 
 OUTPUT_COLUMNS = ["row", "replicate", "seed", "output", "value", "error"]
 
@@ -107,7 +107,7 @@ def _regie_run(scenario_data: dict, seed: int, row: int, replicate: int, outputs
 
 
 def _test_function_run(x: list[float], seed: int, model: str, options: dict) -> float:
-    from sim.experiments.testfunctions import ishigami, sobol_g
+    from sim.sweeps.testfunctions import ishigami, sobol_g
     y = float(ishigami(np.array(x))[0] if model == "ishigami" else sobol_g(np.array(x), options["a"])[0])
     if options.get("noise_sd", 0.0) > 0:
         y += options["noise_sd"] * float(np.random.default_rng(seed).standard_normal())
@@ -248,7 +248,7 @@ def plan_tasks(exp: Experiment, design: pd.DataFrame, inputs: dict[int, object],
 def _check_outputs(exp: Experiment, first_scenario: dict, source: str) -> None:
     """Unknown KPI names fail now, not after hours of runs: the same check as `regie validate`
     (``design.check_outputs``, from the metric names the code records)."""
-    from sim.experiments.design import check_outputs
+    from sim.sweeps.design import check_outputs
 
     check_outputs(exp, first_scenario, source)
 
@@ -266,7 +266,7 @@ def prepare(path: str | Path, out: str | Path | None, resume: bool,
         firsts = design[design["replicate"] == 0]
         inputs = {int(r): [float(firsts.iloc[i][n]) for n in exp.names] for i, r in enumerate(firsts["row"])}
     if scheduler:
-        from sim.experiments.executors import check_scheduler
+        from sim.executors import check_scheduler
         check_scheduler(scheduler)
     definition = definition_sha256(exp, base)
     tasks = plan_tasks(exp, design, inputs, definition)
@@ -350,7 +350,7 @@ def sweep(path: str | Path, executor: str = "process", workers: int | None = Non
     n_workers = workers or os.cpu_count() or 1
     warm = exp.model == "regie"
     if warm and todo and (executor == "dask" or scheduler or (executor == "process" and n_workers > 1)):
-        from sim.experiments.executors import warm_kernels
+        from sim.executors import warm_kernels
         warm_kernels()   # compile once here, so that the workers only load numba's cache
     try:
         execute(run_task, todo, on_result, executor=executor, workers=n_workers, scheduler=scheduler, warm=warm,
@@ -362,7 +362,7 @@ def sweep(path: str | Path, executor: str = "process", workers: int | None = Non
                          redone=redone, design=design, outputs=pd.read_parquet(out_dir / "outputs.parquet"))
     _note_run(out_dir, executor if not scheduler else f"dask ({scheduler})", n_workers, result)
     if analyze:
-        from sim.experiments.analyze import analyze as run_analysis
+        from sim.sweeps.analysis import analyze as run_analysis
         result.analysis = run_analysis(out_dir, allow_missing=allow_missing, lang=lang)
     return result
 

@@ -127,7 +127,7 @@ def convergence_plot(result, name: str, index: str, path: Path, lang: str) -> No
 
 def plot_all(exp, result, folder: Path, lang: str = "en") -> list[Path]:
     """Every figure of the analysis; returns the files written."""
-    from sim.experiments.analyze import MAIN_INDEX
+    from sim.sweeps.analysis import MAIN_INDEX
     method, conf = exp.method.name, exp.method.conf_level
     written = []
     for o in exp.outputs:

@@ -1,6 +1,6 @@
 """Pattern-oriented check of the baseline (docs/ODD.md §1): several patterns at once.
 
-Run: ``python -m sim.experiments.patterns [--seeds 5] [--scenario scenarios/baseline.yaml]``.
+Run: ``python -m sim.calibration.patterns [--seeds 5] [--scenario scenarios/baseline.yaml]``.
 Prints a markdown table of the measured patterns (mean and range over seeds) next
 to the observed Dutch figures they are compared with; ``docs/calibration.md``
 holds the table of the last run.

@@ -672,7 +672,7 @@ def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, maps: Ma
     Args:
         out_dir: Output folder (created when missing).
         summary: One row per (scenario, metric) at the horizon; columns
-            ``SUMMARY_COLUMNS`` (see ``sim.experiments.compare``).
+            ``SUMMARY_COLUMNS`` (see ``sim.workshop.compare``).
         metrics: Tidy metrics of all runs (``scenario, replicate, year, metric, value``, ...).
         maps: Scenario -> end-state snapshot (``use``, ``land``, ``street_class``) of
             its median replicate.

@@ -24,7 +24,7 @@ fixed costs ``F`` (EUR per m2 per year):
   state depends on the economics (who occupies which unit, footfall, clusters), the
   derivation iterates to a fixed point.
 
-Run ``python -m sim.experiments.economics [--rounds 8]``: it prints the derived
+Run ``python -m sim.calibration.economics [--rounds 8]``: it prints the derived
 ``D`` and ``F`` of every sector (copy them into ``sim/scenario.py``,
 ``_sector_defaults``), each sector's residual rent per street class, the envelope and
 the rent as a share of sales at each sector's best street (Dutch fashion shops pay

@@ -10,7 +10,7 @@ listings, and vacancy is what the owners' asking rents leave over. The start mix
 (``sim/parcels.py`` ``INITIAL_MIX``) and the vacancy level are the targets; the rates
 follow from them.
 
-Run: ``python -m sim.experiments.stationary [--seeds 8] [--years 20] [--rounds 4]
+Run: ``python -m sim.calibration.stationary [--seeds 8] [--years 20] [--rounds 4]
 [--vacancy 0.065]``. Each round runs the frozen scenario and compares, over the last two
 years, each sector's share of the occupied units with its share at the start, and the
 vacancy with the target (default: the start's own vacancy). It multiplies each sector's

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.experiments.design import Experiment, ExperimentError
-from sim.experiments.sweep import gather, outputs_stale
+from sim.sweeps.design import Experiment, ExperimentError
+from sim.sweeps.sweep import gather, outputs_stale
 from sim.outputs import atomic_write
 
 MAIN_INDEX = {"morris": "mu_star", "sobol": "ST", "efast": "ST", "delta": "delta", "pawn": "median"}
@@ -301,7 +301,7 @@ def analyze(folder: str | Path, allow_missing: bool = False, lang: str = "en", p
     result = AnalysisResult(folder, indices, noise_df, convergence, notes)
     atomic_write(folder / "summary.md", lambda p: Path(p).write_text(summary_markdown(exp, result)))
     if plots:
-        from sim.experiments.sweep_plots import plot_all
+        from sim.sweeps.plots import plot_all
         plot_all(exp, result, folder / "plots", lang=lang)
     return result
 

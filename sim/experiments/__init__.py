@@ -1,1 +1,0 @@
-"""Experiments: pattern checks (and, later, comparison and sensitivity sweeps)."""

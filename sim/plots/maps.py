@@ -1,0 +1,206 @@
+"""Maps of the parcel grid: land use and street classes of one snapshot, and what differs
+between scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from matplotlib.collections import LineCollection
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from sim.uses import LAND_PARCEL, LAND_TYPES, N_STREETS, N_USES, STREET_CLASSES, USES
+from sim.plots.common import _lang_index, _save_atomic, _t
+
+
+PUBLIC_SPACE_COLOUR = "#efe6cc"  # light sand: distinct from the near-white residential streets
+
+
+def _check_snapshot(snapshot: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the ``use``, ``land`` and ``street_class`` arrays, validated.
+
+    Raises:
+        ValueError: if an array is missing, not 2-D, shapes differ, or a
+            parcel has a use code or a cell a land code outside the tables.
+    """
+    arrays = []
+    for key in ("use", "land", "street_class"):
+        if key not in snapshot:
+            raise ValueError(f"snapshot lacks the array {key!r}")
+        arrays.append(np.asarray(snapshot[key]).astype(np.int64))
+    use, land, street = arrays
+    if use.ndim != 2 or use.shape != land.shape or use.shape != street.shape:
+        raise ValueError(f"use, land, street_class must be 2-D of one shape, got "
+                         f"{use.shape}, {land.shape}, {street.shape}")
+    if land.min() < 0 or land.max() >= len(LAND_TYPES):
+        raise ValueError("land code outside LAND_TYPES")
+    parcel_use = use[land == LAND_PARCEL]
+    if parcel_use.size and (parcel_use.min() < 0 or parcel_use.max() >= N_USES):
+        raise ValueError("parcel use code outside USES")
+    return use, land, street
+
+
+def _public_space_patches(land: np.ndarray, lang: str) -> list[Patch]:
+    """Return legend patches for the public-space land types present in ``land``."""
+    i = _lang_index(lang)
+    present = set(np.unique(land).tolist())
+    return [Patch(facecolor=t.colour, edgecolor="0.4", label=(t.label_en, t.label_nl)[i])
+            for code, t in enumerate(LAND_TYPES) if code != LAND_PARCEL and code in present]
+
+
+def _draw_land_use(ax, use: np.ndarray, land: np.ndarray, lang: str) -> None:
+    """Draw parcels in their use colour and public space in its land-type colour.
+
+    Codes 0..N_USES-1 are uses; N_USES + k is public land type k.
+    """
+    i = _lang_index(lang)
+    img = np.where(land == LAND_PARCEL, use, N_USES + land)
+    colours = [u.colour for u in USES] + [t.colour for t in LAND_TYPES]
+    cmap = ListedColormap(colours)
+    ax.imshow(img, cmap=cmap, vmin=-0.5, vmax=len(colours) - 0.5, interpolation="nearest")
+    handles = [Patch(facecolor=u.colour, edgecolor="0.4", label=(u.label_en, u.label_nl)[i]) for u in USES]
+    handles += _public_space_patches(land, lang)
+    _finish_map_axes(ax, _t("land_use", lang), handles)
+
+
+def _draw_street_classes(ax, street: np.ndarray, land: np.ndarray, lang: str) -> None:
+    """Draw parcels in the colour of their street class and public space light.
+
+    Codes 0..N_STREETS-1 are street classes; N_STREETS is public space (and
+    any parcel without a street class).
+    """
+    i = _lang_index(lang)
+    is_classed = (land == LAND_PARCEL) & (street >= 0) & (street < N_STREETS)
+    img = np.where(is_classed, street, N_STREETS)
+    colours = [s.colour for s in STREET_CLASSES] + [PUBLIC_SPACE_COLOUR]
+    cmap = ListedColormap(colours)
+    ax.imshow(img, cmap=cmap, vmin=-0.5, vmax=len(colours) - 0.5, interpolation="nearest")
+    handles = [Patch(facecolor=s.colour, edgecolor="0.4", label=(s.label_en, s.label_nl)[i])
+               for s in STREET_CLASSES]
+    handles.append(Patch(facecolor=PUBLIC_SPACE_COLOUR, edgecolor="0.4", label=_t("public_space", lang)))
+    _finish_map_axes(ax, _t("street_classes", lang), handles)
+
+
+def _finish_map_axes(ax, title: str, handles: list[Patch]) -> None:
+    """Set the panel title, hide ticks and put the legend below the map."""
+    ax.set_title(title)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02),
+              ncol=3, fontsize=8, frameon=False, handlelength=1.2, columnspacing=1.0)
+
+
+def map_figure(snapshot: dict, title: str = "", lang: str = "en") -> Figure:
+    """Draw the land-use map and the street-class map side by side.
+
+    Args:
+        snapshot: Dict with 2-D integer arrays of one shape: ``use`` (index
+            into ``USES``, meaningful on parcels only), ``land`` (index into
+            ``LAND_TYPES``; 0 = parcel) and ``street_class`` (index into
+            ``STREET_CLASSES``, -1 for public space).
+        title: Figure title; empty for none.
+        lang: "en" or "nl" for titles and legends.
+
+    Returns:
+        The figure (12 × 7.6 inches).
+
+    Raises:
+        ValueError: on missing or inconsistent arrays, or an unknown ``lang``.
+    """
+    _lang_index(lang)
+    use, land, street = _check_snapshot(snapshot)
+    fig = Figure(figsize=(12.0, 7.6), layout="constrained")
+    ax_use, ax_street = fig.subplots(1, 2)
+    _draw_land_use(ax_use, use, land, lang)
+    _draw_street_classes(ax_street, street, land, lang)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_map(snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
+    """Write ``map_figure(snapshot, title, lang)`` as a PNG at ``path`` (parent folders are
+    created); returns the path written. Raises as ``map_figure``."""
+    return _save_atomic(map_figure(snapshot, title, lang), path)
+
+
+UNCHANGED_COLOUR = "#e2e2e2"  # light grey; changed cells also get an outline, so "became vacant" stays visible
+
+
+def use_changes(snapshot: dict, baseline_snapshot: dict) -> np.ndarray:
+    """Return a boolean grid: parcels whose use differs from the baseline snapshot.
+
+    Raises:
+        ValueError: if a snapshot is inconsistent or the two grids (shape or land) differ.
+    """
+    use, land, _ = _check_snapshot(snapshot)
+    base_use, base_land, _ = _check_snapshot(baseline_snapshot)
+    if use.shape != base_use.shape or not np.array_equal(land, base_land):
+        raise ValueError("the scenario and baseline snapshots are not the same city (grid or land differs)")
+    return (land == LAND_PARCEL) & (use != base_use)
+
+
+def _outline_segments(mask: np.ndarray) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Line segments (imshow pixel coordinates) along the border of the True cells of ``mask``."""
+    padded = np.pad(mask, 1, constant_values=False)
+    segments = []
+    rows, cols = np.nonzero(padded[1:-1, 1:] != padded[1:-1, :-1])  # vertical edges left of column ``cols``
+    segments += [((c - 0.5, r - 0.5), (c - 0.5, r + 0.5)) for r, c in zip(rows, cols)]
+    rows, cols = np.nonzero(padded[1:, 1:-1] != padded[:-1, 1:-1])  # horizontal edges above row ``rows``
+    segments += [((c - 0.5, r - 0.5), (c + 0.5, r - 0.5)) for r, c in zip(rows, cols)]
+    return segments
+
+
+def diffmap_figure(snapshot: dict, baseline_snapshot: dict, title: str = "", lang: str = "en") -> Figure:
+    """Draw where a scenario's end-state land use differs from the baseline's.
+
+    Changed parcels take the colour of their new use and are outlined;
+    unchanged parcels are light grey; public space is coloured as in ``plot_map``.
+
+    Args:
+        snapshot: The scenario's snapshot (``use``, ``land``, ``street_class``).
+        baseline_snapshot: The baseline's snapshot of the same city.
+        title: Figure title; empty for none.
+        lang: "en" or "nl".
+
+    Returns:
+        The figure (8.5 × 8.8 inches).
+
+    Raises:
+        ValueError: as ``use_changes``, or for an unknown ``lang``.
+    """
+    i = _lang_index(lang)
+    changed = use_changes(snapshot, baseline_snapshot)
+    use, land, _ = _check_snapshot(snapshot)
+    unchanged_code = N_USES
+    img = np.where(land == LAND_PARCEL, np.where(changed, use, unchanged_code), N_USES + 1 + land)
+    colours = [u.colour for u in USES] + [UNCHANGED_COLOUR] + [t.colour for t in LAND_TYPES]
+    fig = Figure(figsize=(8.5, 8.8), layout="constrained")
+    ax = fig.subplots()
+    ax.imshow(img, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5, interpolation="nearest")
+    ax.add_collection(LineCollection(_outline_segments(changed), colors="#222222", linewidths=0.7))
+    new_uses = sorted(set(use[changed].tolist()))
+    handles = [Patch(facecolor=USES[c].colour, edgecolor="#222222", label=(USES[c].label_en, USES[c].label_nl)[i])
+               for c in new_uses]
+    handles.append(Patch(facecolor=UNCHANGED_COLOUR, edgecolor="0.6", label=_t("unchanged", lang)))
+    handles += _public_space_patches(land, lang)
+    n_parcels = int((land == LAND_PARCEL).sum())
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(_t("diff_count", lang).format(n=int(changed.sum()), total=n_parcels), fontsize=9)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=8,
+              frameon=False, handlelength=1.2, columnspacing=1.0,
+              title=_t("new_use", lang), title_fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
+    """Write ``diffmap_figure(snapshot, baseline_snapshot, title, lang)`` as a PNG at ``path``;
+    returns the path written. Raises as ``diffmap_figure``."""
+    return _save_atomic(diffmap_figure(snapshot, baseline_snapshot, title, lang), path)
+
