@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.workshop.report import format_number, scenario_label, write_report
+from sim.numbers import format_number
+from sim.workshop.report import scenario_label, write_report
 from sim.kpis import KEY_METRICS
 from sim.plots import label, plot_diffmap, use_changes
 from sim.uses import LAND_CODE, LAND_PARCEL, N_STREETS, USE_CODE

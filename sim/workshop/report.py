@@ -17,7 +17,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -25,10 +25,10 @@ import pandas as pd
 import sim
 from sim import plots
 from sim.kpis import KEY_METRICS
+from sim.numbers import decimals_for, format_number
 from sim.plots import label, metric_kind
 
 LANGS = plots.LANGS
-MINUS = "\u2212"  # a real minus sign: a hyphen is easy to miss in a table
 
 # Instrument kinds (and the scenarios named after them) -> (English, Dutch).
 INSTRUMENT_LABELS: dict[str, tuple[str, str]] = {
@@ -208,9 +208,6 @@ TEXT: dict[str, tuple[str, str]] = {
 SUMMARY_COLUMNS = ("scenario", "metric", "n", "mean", "lo", "hi", "diff", "diff_lo", "diff_hi",
                    "distinguishable", "net_cost_eur", "per_meur", "rank", "better", "sd_ratio", "mdd")
 
-_SCALE = {"plain": 1.0, "index": 1.0, "count": 1.0, "m2": 1.0, "share": 100.0, "points": 100.0, "eur": 1e-6}
-_UNIT = {"plain": ("", ""), "index": ("", ""), "count": ("", ""), "m2": (" m²", " m²"), "share": ("%", "%"),
-         "points": (" points", " procentpunt")}
 
 
 # --------------------------------------------------------------------------- words and numbers
@@ -270,57 +267,6 @@ def scenario_label(name: str, lang: str = "en", *, baseline: str | None = None, 
         if name.startswith(kind):
             return f"{INSTRUMENT_LABELS[kind][i]} ({name})"
     return name
-
-
-def decimals_for(values: Iterable[float], kind: str) -> int:
-    """Decimals that show the largest of ``values`` (raw units) with about two significant digits.
-
-    One value group (a mean and its interval) shares its decimals so the numbers line up.
-    """
-    finite = [abs(float(v)) * _SCALE[kind] for v in values if v is not None and math.isfinite(float(v))]
-    m = max(finite, default=0.0)
-    if kind in ("share", "points"):
-        return 2 if 0 < m < 1 else 1
-    if kind == "eur":
-        return 0 if m >= 100 else 1 if m >= 0.1 or m == 0 else 2
-    if kind in ("count", "m2"):
-        return 0 if m >= 10 or m == 0 else 1 if m >= 1 else 2
-    return 0 if m >= 100 else 1 if m >= 1 or m == 0 else 2 if m >= 0.1 else 3
-
-
-def format_number(value: float, lang: str = "en", kind: str = "plain", *, decimals: int | None = None,
-                  signed: bool = False, unit: bool = True) -> str:
-    """Format a number for the report in the language's style.
-
-    Args:
-        value: The value in model units (shares as fractions, euros in EUR).
-        lang: "en" (1,234.5) or "nl" (1.234,5).
-        kind: "share" (fraction shown as %), "points" (difference of fractions
-            shown in percentage points), "eur" (shown in millions), "m2",
-            "count", "index" or "plain".
-        decimals: Decimals; default from ``decimals_for``.
-        signed: Put "+" before positive values (for differences).
-        unit: Append (or for euros wrap in) the unit.
-
-    Returns:
-        The text, e.g. "−2.1 points", "€ 0,3 miljoen", "12.345 m²"; "–" for NaN or None.
-    """
-    i = _i(lang)
-    if kind not in _SCALE:
-        raise ValueError(f"unknown number kind {kind!r}")
-    if value is None or not math.isfinite(float(value)):
-        return "–"
-    x = float(value) * _SCALE[kind]
-    d = decimals_for([value], kind) if decimals is None else decimals
-    body = f"{abs(x):,.{d}f}"
-    if lang == "nl":
-        body = body.translate(str.maketrans(",.", ".,"))
-    sign = "" if round(abs(x), d) == 0 else MINUS if x < 0 else "+" if signed else ""
-    if not unit:
-        return sign + body
-    if kind == "eur":
-        return f"{sign}{('EUR ', '€ ')[i]}{body} {('million', 'miljoen')[i]}"
-    return sign + body + _UNIT[kind][i]
 
 
 def _diff_kind(metric: str) -> str:
