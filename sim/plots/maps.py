@@ -1,14 +1,18 @@
-"""Maps of the parcel grid: land use and street classes of one snapshot, and what differs
-between scenarios."""
+"""Maps of the parcel grid: land use and street classes of one snapshot; per parcel, the
+probability over replicates of being vacant (long-term vacant, a front, in poor condition) and
+its difference between scenarios.
+
+The maps are schematic, not to scale: one cell is one parcel (a building or plot), streets and
+squares are cells of their own (``sim/parcels.py``)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
-
 from matplotlib.collections import LineCollection
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -204,3 +208,118 @@ def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "",
     returns the path written. Raises as ``diffmap_figure``."""
     return _save_atomic(diffmap_figure(snapshot, baseline_snapshot, title, lang), path)
 
+
+
+# --------------------------------------------------------------------------- probability maps
+
+# Probability classes of the maps (share of replicates): few classes read better than a continuous
+# scale and compress to small PNGs (the report must stay under ~2 MB).
+PROBABILITY_BOUNDS = (0.0, 0.001, 0.10, 0.25, 0.50, 0.75, 1.0001)
+PROBABILITY_COLOURS = ("#fbf3e4", "#fdd49e", "#fc8d59", "#e34a33", "#b30000", "#4d0000")
+DIFFERENCE_BOUNDS = (-1.0001, -0.5, -0.25, -0.10, -0.001, 0.001, 0.10, 0.25, 0.5, 1.0001)
+# fewer (blue) and more (orange-brown) than the reference; pale sand: no distinguishable difference
+DIFFERENCE_COLOURS = ("#08306b", "#2171b5", "#6baed6", "#c6dbef", "#f4efe6", "#fdd0a2", "#fd8d3c",
+                      "#d94801", "#7f2704")
+NO_UNIT_COLOUR = "#bdbdbd"     # parcels the layer does not apply to (homes): mid grey, not confused with 0
+STREET_COLOUR = "#ffffff"      # public space white: the grey of homes and the colours of units stand out
+
+MAP_TEXT = {  # key: (en, nl)
+    "vacant": ("Vacant", "Leeg"),
+    "longterm_vacant": ("Vacant for more than a year", "Langer dan een jaar leeg"),
+    "front": ("Criminal front business", "Dekmantelbedrijf"),
+    "poor": ("Building in poor condition", "Pand in slechte staat"),
+    "probability": ("Share of the {n} replicates in which the parcel is so (%)",
+                    "Aandeel van de {n} replicaties waarin het perceel zo is (%)"),
+    "difference": ("Difference with doing nothing where distinguishable (percentage points)",
+                   "Verschil met niets doen waar te onderscheiden (procentpunt)"),
+    "n_shown": ("{k} parcels distinguishable", "{k} percelen te onderscheiden"),
+    "none_shown": ("no parcel distinguishable", "geen perceel te onderscheiden"),
+    "less": ("less often", "minder vaak"),
+    "more": ("more often", "vaker"),
+    "no_unit": ("not a business unit (homes) / not applicable", "geen bedrijfsruimte (wonen) / n.v.t."),
+    "scale": ("Schematic map, not to scale: one cell is one parcel.",
+              "Schematische kaart, niet op schaal: één vakje is één perceel."),
+}
+
+
+def _mt(key: str, lang: str, **fmt) -> str:
+    text = MAP_TEXT[key][_lang_index(lang)]
+    return text.format(**fmt) if fmt else text
+
+
+def _layer_image(ax, values: np.ndarray, land: np.ndarray, applies: np.ndarray, bounds, colours) -> None:
+    """Classes of ``values`` on the parcels where the layer applies, grey elsewhere on parcels,
+    public space white."""
+    classes = np.digitize(values, bounds[1:-1])                  # 0 .. len(colours) - 1
+    img = np.where(land != LAND_PARCEL, len(colours), np.where(applies, classes, len(colours) + 1))
+    cmap = ListedColormap([*colours, STREET_COLOUR, NO_UNIT_COLOUR])
+    ax.imshow(img, cmap=cmap, norm=BoundaryNorm(np.arange(len(colours) + 3) - 0.5, len(colours) + 2),
+              interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _class_labels(bounds, signed: bool = False) -> list[str]:
+    """Legend labels of the classes between ``bounds`` in percent (points): "0", "0 – 10", "+10 – +25"."""
+    def pct(v: float) -> str:
+        p = round(100 * max(-1.0, min(1.0, v))) if abs(v) > 0.0011 else 0
+        return ("0" if p == 0 else f"{p:+d}" if signed else f"{p:d}").replace("-", "\u2212")
+    return ["0" if abs(lo) <= 0.0011 and abs(hi) <= 0.0011 else f"{pct(lo)} – {pct(hi)}"
+            for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarray, applies: dict[str, np.ndarray],
+                            n_replicates: int, lang: str = "en", *,
+                            differences: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                            title: str = "") -> Figure:
+    """Per layer (vacant, long-term vacant, front, poor condition) the share of replicates in which
+    each parcel is so; with ``differences`` a second row: the difference in that share with the
+    reference, coloured only where distinguishable (``sim.workshop.statistics.parcel_difference``),
+    with the number of such parcels.
+
+    Args:
+        probabilities: layer -> (row, column) share of replicates (layers of ``MAP_TEXT`` present).
+        land: (row, column) land codes (``LAND_TYPES``).
+        applies: layer -> boolean (row, column): parcels the layer applies to (units for vacancy
+            and fronts, all parcels for condition); grey elsewhere.
+        n_replicates: How many replicates the shares rest on (said in the legend).
+        lang: "en" or "nl".
+        differences: layer -> (difference, distinguishable mask), or None for the reference.
+        title: Figure title.
+
+    Returns:
+        The figure: one row of panels (two with ``differences``), a legend per row and the scale note.
+    """
+    _lang_index(lang)
+    layers = [k for k in ("vacant", "longterm_vacant", "front", "poor") if k in probabilities]
+    rows = 2 if differences else 1
+    panel_w = 2.45                                   # inches; the height follows the grid's aspect
+    panel_h = panel_w * land.shape[0] / land.shape[1]
+    fig = Figure(figsize=(panel_w * len(layers) + 2.3, (panel_h + 0.35) * rows + 0.7), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(rows, len(layers), squeeze=False))
+    for col, layer in enumerate(layers):
+        ax = axes[0, col]
+        _layer_image(ax, probabilities[layer], land, applies[layer], PROBABILITY_BOUNDS, PROBABILITY_COLOURS)
+        ax.set_title(_mt(layer, lang), fontsize=9)
+        if differences:
+            diff, shown = differences[layer]
+            ax = axes[1, col]
+            _layer_image(ax, np.where(shown, diff, 0.0), land, applies[layer], DIFFERENCE_BOUNDS, DIFFERENCE_COLOURS)
+            k = int(shown.sum())
+            ax.set_title(_mt("n_shown", lang, k=k) if k else _mt("none_shown", lang), fontsize=8, color="0.25")
+    grey = Patch(facecolor=NO_UNIT_COLOUR, edgecolor="0.5", label=_mt("no_unit", lang))
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=t)
+               for c, t in zip(PROBABILITY_COLOURS, _class_labels(PROBABILITY_BOUNDS))] + [grey]
+    axes[0, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), fontsize=7, frameon=False,
+                       title=textwrap.fill(_mt("probability", lang, n=n_replicates), 26), title_fontsize=7)
+    if differences:
+        labels = _class_labels(DIFFERENCE_BOUNDS, signed=True)
+        labels[0] += f" ({_mt('less', lang)})"
+        labels[-1] += f" ({_mt('more', lang)})"
+        handles = [Patch(facecolor=c, edgecolor="0.5", label=t) for c, t in zip(DIFFERENCE_COLOURS, labels)]
+        axes[1, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), fontsize=7,
+                           frameon=False, title=textwrap.fill(_mt("difference", lang), 26), title_fontsize=7)
+    fig.text(0.0, 0.0, _mt("scale", lang), fontsize=7, color="0.35", ha="left", va="bottom")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    return fig

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import sim
@@ -27,6 +28,9 @@ from sim import plots
 from sim.kpis import KEY_METRICS
 from sim.numbers import decimals_for, format_number
 from sim.plots import label, metric_kind
+from sim.uses import LAND_PARCEL
+from sim.workshop.statistics import (MIN_COST_FOR_RATIO_EUR, RELEVANT_DIFFERENCE, diff_kind, parcel_difference,
+                                     parcel_probabilities)
 
 LANGS = plots.LANGS
 
@@ -64,8 +68,9 @@ BASELINE_HEADLINES = ("vacancy_units", "longterm_vacancy_1y", "footfall_index", 
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("Policy instruments for the city centre compared", "Beleidsinstrumenten voor de binnenstad vergeleken"),
     "subtitle": ("Workshop report of the Regie simulation: {n} scenarios, {reps} replicates each{horizon}.",
-                 "Werksessierapport van de Regie-simulatie: {n} scenario's, elk {reps} replicaties{horizon}."),
-    "horizon": (", results in {year} after {years} years", ", resultaten in {year} na {years} jaar"),
+                 "Rapport voor de werksessie, gemaakt met de Regie-simulatie: {n} scenario's, elk {reps} keer "
+                 "doorgerekend{horizon}."),
+    "horizon": (", results in {year} after {years} years", ", resultaten in {year}, na {years} jaar"),
     "how_to_read": ("How to read this", "Zo leest u dit rapport"),
     "how_to_read_text": (
         "The model simulated every scenario {reps} times (replicates), each time with other chance events: which "
@@ -75,55 +80,72 @@ TEXT: dict[str, tuple[str, str]] = {
         "same way. Once a policy changes what happens (a shop opens that would otherwise have stayed empty), what "
         "follows around it can differ, so chance is reduced, not removed: {pairing} A difference can therefore "
         "still partly be luck. The numbers are averages over the replicates{at_year}. The 95% interval shows how "
-        "sure the model is: the narrower, the surer. We only call a difference an effect when the 95% interval of "
-        "the difference with doing nothing (paired replicate by replicate) does not include zero. Otherwise the "
-        "report says <em>not distinguishable from doing nothing</em>: the policy may still have an effect smaller "
-        "than the <em>smallest detectable difference</em> in the precision table below, which the model cannot "
-        "tell apart from chance with {reps} replicates. Shares are in percent, changes of shares in percentage "
-        "points (from 10% to 8% is −2 points). Amounts are in millions of euros; the net public cost is what the "
+        "sure the model is: the narrower, the surer. We only call a difference an <em>effect</em> when the 95% "
+        "interval of the difference with doing nothing (replicate by replicate) stays on one side of zero as "
+        "printed. Otherwise the report says <em>not distinguishable from doing nothing</em>: the policy may still "
+        "have an effect smaller than the <em>smallest detectable difference</em> in the precision table, which the "
+        "model cannot tell apart from chance with {reps} replicates. Only effects get a rank, and scenarios whose "
+        "effects cannot be told apart share one. Shares are in percent, changes of shares in percentage points "
+        "(from 10% to 8% is −2 points). Amounts are in millions of euros; the net public cost is what the "
         "municipality spends minus what it receives over the whole period, plus the interest the money tied up "
         "would have cost, minus what the property it still owns at the end would sell for.",
         "Het model heeft elk scenario {reps} keer doorgerekend (replicaties), steeds met andere toevallige "
         "gebeurtenissen: welke eigenaren verkopen, welke ondernemers beginnen of stoppen, wie er komt wonen. "
         "Replicatie i van elk scenario gebruikt hetzelfde toevalsgetal voor dezelfde beslissing over hetzelfde "
-        "pand, bedrijf of huishouden op hetzelfde moment (gemeenschappelijke toevalsgetallen, common random "
-        "numbers). Zolang beleid zo'n beslissing niet raakt, valt die in elk scenario hetzelfde uit. Verandert "
+        "pand, bedrijf of huishouden op hetzelfde moment (gemeenschappelijke toevalsgetallen, <em>common random "
+        "numbers</em>). Zolang beleid zo'n beslissing niet raakt, valt die in elk scenario hetzelfde uit. Verandert "
         "beleid wat er gebeurt (er opent een winkel die anders leeg was gebleven), dan kan wat daarna in de buurt "
-        "gebeurt verschillen; toeval wordt dus kleiner, niet weggenomen: {pairing} Een verschil kan daarom nog "
-        "deels toeval zijn. De getallen zijn gemiddelden over de replicaties{at_year}. Het 95%-interval laat zien "
-        "hoe zeker het model is: hoe smaller, hoe zekerder. We noemen een verschil pas een effect als het "
-        "95%-interval van het verschil met niets doen (per replicatie gepaard) de nul niet bevat. Anders staat er "
-        "<em>niet te onderscheiden van niets doen</em>: het beleid kan dan nog een effect hebben dat kleiner is "
-        "dan het <em>kleinste aantoonbare verschil</em> in de tabel over de nauwkeurigheid hieronder, dat het "
-        "model met {reps} replicaties niet van toeval kan onderscheiden. Aandelen staan in procenten, "
-        "veranderingen van aandelen in procentpunten (van 10% naar 8% is −2 procentpunt). Bedragen staan in "
-        "miljoenen euro's; de netto publieke kosten zijn de uitgaven min de inkomsten van de gemeente over de "
-        "hele periode, plus de rente die het vastgelegde geld had gekost, min wat het vastgoed dat de gemeente aan "
-        "het eind nog bezit bij verkoop zou opbrengen."),
+        "gebeurt verschillen. Het toeval wordt dus kleiner, maar verdwijnt niet: {pairing} Een verschil kan daarom "
+        "nog deels toeval zijn. De getallen zijn gemiddelden over de replicaties{at_year}. Het 95%-interval laat "
+        "zien hoe zeker het model is: hoe smaller, hoe zekerder. We noemen een verschil pas een <em>effect</em> als "
+        "het 95%-interval van het verschil met niets doen (per replicatie vergeleken) zoals afgedrukt helemaal aan "
+        "één kant van nul ligt. Anders staat er <em>niet te onderscheiden van niets doen</em>: het beleid kan dan "
+        "nog een effect hebben dat kleiner is dan het <em>kleinste aantoonbare verschil</em> in de tabel over de "
+        "nauwkeurigheid; dat kan het model met {reps} replicaties niet van toeval onderscheiden. Alleen effecten "
+        "krijgen een rangnummer; scenario's waarvan de effecten niet van elkaar te onderscheiden zijn, delen een "
+        "rangnummer. Aandelen staan in procenten, veranderingen van aandelen in procentpunten (van 10% naar 8% is "
+        "−2 procentpunt). Bedragen staan in miljoenen euro's; de netto publieke kosten zijn de uitgaven min de "
+        "inkomsten van de gemeente over de hele periode, plus de rente die het vastgelegde geld had gekost, min wat "
+        "het vastgoed dat de gemeente aan het eind nog bezit bij verkoop zou opbrengen."),
     "pairing": ("in this comparison the spread of the paired differences was {median} of the spread of one "
                 "scenario on its own (median over scenarios and key measures; from {low} to {high}; 1.41 would "
                 "mean no common random numbers at all, 0 that chance cancels completely).",
-                "in deze vergelijking was de spreiding van de gepaarde verschillen {median} van de spreiding van "
-                "één scenario alleen (mediaan over scenario's en kernindicatoren; van {low} tot {high}; 1,41 zou "
-                "betekenen: helemaal geen gemeenschappelijke toevalsgetallen, 0: toeval valt helemaal weg)."),
-    "pairing_unknown": ("with one replicate the pairing cannot be measured.",
-                        "met één replicatie is de paring niet te meten."),
+                "in deze vergelijking was de spreiding van de verschillen per replicatie {median} keer de spreiding "
+                "van één scenario alleen (mediaan over scenario's en kernindicatoren; van {low} tot {high}; 1,41 "
+                "zou betekenen: helemaal geen gemeenschappelijke toevalsgetallen, 0: het toeval valt helemaal weg)."),
+    "pairing_unknown": ("with one replicate this cannot be measured.",
+                        "met één replicatie is dat niet te meten."),
+    "one_replicate": ("Only 1 replicate per scenario: there are no intervals, and no difference can be told apart "
+                      "from chance, so nothing below is called an effect or ranked. Run the comparison again with "
+                      "--replicates 10 or more (with --resume the finished run is kept).",
+                      "Maar 1 replicatie per scenario: er zijn geen intervallen en geen enkel verschil is van toeval "
+                      "te onderscheiden, dus hieronder heet niets een effect en krijgt niets een rangnummer. Reken de "
+                      "vergelijking opnieuw door met --replicates 10 of meer (met --resume blijft wat klaar is "
+                      "bewaard)."),
     "precision": ("Precision of the comparison", "Nauwkeurigheid van de vergelijking"),
     "precision_note": (
         "Per key measure: how much of the chance variation the pairing removes (spread of the paired differences "
-        "divided by the spread of one scenario; 1.41 = no common random numbers, lower is better), and the "
-        "smallest detectable difference: a true effect of this size or more would be found with 95% confidence "
-        "and 80% probability with the {reps} replicates used (medians over the scenarios). Four times the "
-        "replicates halve it.",
-        "Per kernindicator: hoeveel van de toevallige variatie de paring wegneemt (spreiding van de gepaarde "
-        "verschillen gedeeld door de spreiding van één scenario; 1,41 = geen gemeenschappelijke toevalsgetallen, "
-        "lager is beter), en het kleinste aantoonbare verschil: een werkelijk effect van deze omvang of groter "
-        "wordt met 95% zekerheid en 80% kans gevonden met de gebruikte {reps} replicaties (medianen over de "
-        "scenario's). Vier keer zoveel replicaties halveert het."),
+        "divided by the spread of one scenario; 1.41 = no common random numbers, lower is better); the smallest "
+        "detectable difference: a true effect of this size or more would be found with 95% confidence and 80% "
+        "probability with the {reps} replicates used (four times the replicates halve it); and how many "
+        "replicates a difference of the size in the next column would need (from the spread of the paired "
+        "differences; that size is an assumption of what a workshop would act on, not a target). Medians over "
+        "the scenarios.",
+        "Per kernindicator: hoeveel van de toevallige variatie de koppeling per replicatie wegneemt (spreiding "
+        "van de verschillen per replicatie gedeeld door de spreiding van één scenario; 1,41 = geen "
+        "gemeenschappelijke toevalsgetallen, lager is beter); het kleinste aantoonbare verschil: een werkelijk "
+        "effect van deze omvang of groter wordt met 95% zekerheid en 80% kans gevonden met de gebruikte {reps} "
+        "replicaties (vier keer zoveel replicaties halveert het); en hoeveel replicaties nodig zijn om een verschil "
+        "van de omvang in de volgende kolom aan te tonen (uit de spreiding van de verschillen; die omvang is een "
+        "aanname over wat een werksessie van belang vindt, geen doel). Medianen over de scenario's."),
     "col_measure": ("Measure", "Indicator"),
     "col_sd_ratio": ("Spread of paired differences / spread of one scenario",
-                     "Spreiding gepaarde verschillen / spreiding één scenario"),
-    "col_mdd": ("Smallest detectable difference", "Kleinste aantoonbare verschil"),
+                     "Spreiding verschillen per replicatie / spreiding één scenario"),
+    "col_mdd": ("Smallest detectable difference with {reps} replicates",
+                "Kleinste aantoonbare verschil met {reps} replicaties"),
+    "col_relevant": ("A difference worth detecting (assumption)", "Een verschil dat ertoe doet (aanname)"),
+    "col_needed": ("Replicates needed for it", "Replicaties daarvoor nodig"),
+    "more_than": ("more than {n}", "meer dan {n}"),
     "at_year": (" in {year}", " in {year}"),
     "failures_warning": ("Some runs failed; see “Missing runs” at the end.",
                          "Sommige runs zijn mislukt; zie ‘Ontbrekende runs’ aan het eind."),
@@ -139,19 +161,25 @@ TEXT: dict[str, tuple[str, str]] = {
     "cost_neg": ("with a net public income of {eur}", "met netto publieke inkomsten van {eur}"),
     "over_years": (" over {years} years", " over {years} jaar"),
     "no_effect_any": ("no effect distinguishable from doing nothing on any key measure",
-                      "geen effect te onderscheiden van niets doen op een van de kernindicatoren"),
+                      "op geen enkele kernindicator een effect dat te onderscheiden is van niets doen"),
     "no_effect_on": ("No effect distinguishable from doing nothing on: {names}.",
                      "Geen effect te onderscheiden van niets doen op: {names}."),
     "no_results": ("no results: every run of this scenario failed.",
                    "geen resultaten: alle runs van dit scenario zijn mislukt."),
+    "description_en_only": ("(in English)", "(alleen in het Engels beschikbaar)"),
     "and": ("and", "en"),
     "tables": ("Results per key indicator", "Resultaten per kernindicator"),
-    "tables_note": ("Differences marked <span class=\"tag nd\">not distinguishable</span> are greyed out: "
-                    "the model cannot tell them apart from doing nothing. Rank 1 is the best scenario for "
-                    "that indicator.",
-                    "Verschillen gemarkeerd met <span class=\"tag nd\">niet te onderscheiden</span> zijn grijs: "
-                    "het model kan ze niet van niets doen onderscheiden. Rang 1 is het beste scenario voor "
-                    "die indicator."),
+    "tables_note": (
+        "Differences marked <span class=\"tag nd\">not distinguishable</span> are greyed out: the model cannot tell "
+        "them apart from doing nothing; they get no rank. Rank 1 is the best scenario for that indicator; "
+        "“2=” means that scenarios share rank 2 because their effects cannot be told apart. The effect per EUR 1 "
+        "million is given only for an effect of a scenario whose net public cost is above {threshold}: dividing "
+        "by a cost near zero gives huge numbers that mean nothing.",
+        "Verschillen gemarkeerd met <span class=\"tag nd\">niet te onderscheiden</span> zijn grijs: het model kan "
+        "ze niet van niets doen onderscheiden; ze krijgen geen rangnummer. Rang 1 is het beste scenario voor die "
+        "indicator; ‘2=’ betekent dat scenario's rang 2 delen omdat hun effecten niet van elkaar te onderscheiden "
+        "zijn. Het effect per 1 miljoen euro staat er alleen bij een effect van een scenario met netto publieke "
+        "kosten boven {threshold}: delen door kosten van bijna nul geeft enorme getallen die niets zeggen."),
     "higher_better": ("Higher is better.", "Hoger is beter."),
     "lower_better": ("Lower is better.", "Lager is beter."),
     "col_scenario": ("Scenario", "Scenario"),
@@ -162,35 +190,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_rank": ("Rank (1 = best)", "Rang (1 = beste)"),
     "reference": ("reference", "referentie"),
     "nd": ("not distinguishable", "niet te onderscheiden"),
-    "charts": ("Charts", "Grafieken"),
-    "fig_trajectories": (
-        "Key indicators over time. Lines: average over the replicates; bands: 5–95% of the replicates. "
-        "Black: doing nothing.",
-        "Kernindicatoren door de tijd. Lijnen: gemiddelde over de replicaties; banden: 5–95% van de replicaties. "
-        "Zwart: niets doen."),
-    "fig_effect": (
-        "Effect per EUR 1 million of net public cost, per key indicator, with each scenario's net cost in "
-        "brackets. Blue: improvement, orange: worse, grey: not distinguishable from doing nothing. A scenario "
-        "that costs very little gets a very large effect per euro: read it together with its cost.",
-        "Effect per 1 miljoen euro netto publieke kosten, per kernindicator, met de netto kosten van elk scenario "
-        "tussen haakjes. Blauw: verbetering, oranje: verslechtering, grijs: niet te onderscheiden van niets doen. "
-        "Een scenario dat heel weinig kost, krijgt een heel groot effect per euro: lees het samen met de kosten."),
-    "skipped_no_cost": ("Not in this chart because they have no positive net public cost: {names}.",
-                        "Niet in deze grafiek omdat ze geen positieve netto publieke kosten hebben: {names}."),
+    "why_not_distinguishable": ("— (no effect)", "— (geen effect)"),
+    "why_cost_below_threshold": ("— (cost below {threshold})", "— (kosten onder {threshold})"),
+    "why_one_replicate": ("— (1 replicate)", "— (1 replicatie)"),
+    "cost_effect": ("Cost and effect", "Kosten en effect"),
+    "fig_cost_effect": (
+        "Each scenario's net public cost (across) against its difference with doing nothing (up or down), both "
+        "with their 95% intervals. Blue: an improvement, orange: worse, grey and hollow: not distinguishable from "
+        "doing nothing. The numbers are listed under the chart.",
+        "Netto publieke kosten van elk scenario (horizontaal) tegen het verschil met niets doen (verticaal), "
+        "beide met hun 95%-interval. Blauw: verbetering, oranje: verslechtering, grijs en open: niet te "
+        "onderscheiden van niets doen. De nummers staan onder de grafiek."),
+    "trajectories": ("Over time", "In de loop van de tijd"),
+    "fig_trajectory": (
+        "{name}: each instrument (colour) against doing nothing (black), year by year; lines are the mean over "
+        "the replicates, bands hold the middle 90% of the replicates.",
+        "{name}: elk instrument (kleur) tegen niets doen (zwart), jaar voor jaar; lijnen zijn het gemiddelde over "
+        "de replicaties, banden bevatten de middelste 90% van de replicaties."),
+    "all_zero": ("Not drawn because they are zero in every run of every scenario: {names}.",
+                 "Niet getekend omdat ze in elke run van elk scenario nul zijn: {names}."),
     "maps": ("Maps", "Kaarten"),
-    "maps_note": ("Land use at the end of the period in a typical replicate (the median one). The difference map "
-                  "shows the parcels whose use differs from doing nothing, in the colour of their new use. A "
-                  "policy sets off a chain of moves in the market, so not every changed parcel is a direct "
-                  "effect of the policy: look at where changes cluster.",
-                  "Grondgebruik aan het eind van de periode in een typische replicatie (de mediane). De "
-                  "verschilkaart toont de percelen met een andere functie dan bij niets doen, in de kleur van "
-                  "hun nieuwe functie. Beleid zet een reeks verhuizingen in de markt in gang, dus niet elk "
-                  "gewijzigd perceel is een direct gevolg van het beleid: let op waar veranderingen samenklonteren."),
-    "map_title": ("{name}: land use", "{name}: grondgebruik"),
-    "diff_title": ("{name}: difference with doing nothing", "{name}: verschil met niets doen"),
-    "chart_title_trajectories": ("Key indicators", "Kernindicatoren"),
-    "chart_title_effect": ("Effect per EUR 1 million net public cost",
-                           "Effect per 1 miljoen euro netto publieke kosten"),
+    "maps_note": (
+        "The first map shows the city: the street classes (they do not change) and the land use at the end of "
+        "the period in a typical replicate of doing nothing. Then, per scenario, the share of the {reps} "
+        "replicates in which each parcel is vacant, vacant for more than a year, home to a criminal front "
+        "business, or in poor condition at the end of the period; below it, where the scenario differs from doing "
+        "nothing by more than chance (replicate by replicate, with at most 5% of the parcels shown expected to "
+        "be chance). A blank lower row means no parcel-level difference can be told apart from chance.",
+        "De eerste kaart toont de stad: de straattypen (die veranderen niet) en het grondgebruik aan het eind van "
+        "de periode in een typische replicatie van niets doen. Daarna per scenario het aandeel van de {reps} "
+        "replicaties waarin een perceel aan het eind van de periode leegstaat, langer dan een jaar leegstaat, een "
+        "dekmantelbedrijf huisvest of in slechte staat is; daaronder waar het scenario meer dan door toeval "
+        "verschilt van niets doen (per replicatie vergeleken; van de getoonde percelen is naar verwachting "
+        "hooguit 5% toeval). Een lege onderste rij betekent dat geen enkel verschil per perceel van toeval te "
+        "onderscheiden is."),
+    "city_title": ("The city: land use in {year} (doing nothing, typical replicate) and street classes",
+                   "De stad: grondgebruik in {year} (niets doen, typische replicatie) en straattypen"),
+    "map_title": ("{name}", "{name}"),
     "failures": ("Missing runs", "Ontbrekende runs"),
     "failures_text": ("{k} of {total} runs failed and are left out; the results of these scenarios rest on fewer "
                       "replicates.",
@@ -201,13 +237,27 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_error": ("Error", "Foutmelding"),
     "footer": ("Made with Regie {version}, an agent-based model of Dutch city centres. A model shows "
                "consequences of assumptions, not forecasts.",
-               "Gemaakt met Regie {version}, een agent-gebaseerd model van Nederlandse binnensteden. Een model "
+               "Gemaakt met Regie {version}, een agentgebaseerd model van Nederlandse binnensteden. Een model "
                "laat gevolgen van aannames zien, geen voorspellingen."),
+    # summary.md
+    "md_title": ("Comparison summary", "Samenvatting van de vergelijking"),
+    "md_intro": (
+        "Mean at the horizon with 95% interval over {reps} replicates; difference with the first scenario "
+        "(doing nothing) with a paired 95% interval (≈0: not distinguishable); net public cost; effect per EUR 1 "
+        "million of net cost (only for an effect at a net cost above {threshold}); rank among the effects "
+        "(1 = best; “=” shared). See report.html for the explanation.",
+        "Gemiddelde aan het eind met 95%-interval over {reps} replicaties; verschil met het eerste scenario (niets "
+        "doen) met 95%-interval per replicatie vergeleken (≈0: niet te onderscheiden); netto publieke kosten; "
+        "effect per 1 miljoen euro netto kosten (alleen bij een effect en netto kosten boven {threshold}); rang "
+        "onder de effecten (1 = beste; ‘=’ gedeeld). Uitleg in report.html."),
 }
 
 SUMMARY_COLUMNS = ("scenario", "metric", "n", "mean", "lo", "hi", "diff", "diff_lo", "diff_hi",
                    "distinguishable", "net_cost_eur", "per_meur", "rank", "better", "sd_ratio", "mdd")
 
+# The largest report the workshop's e-mail and USB sticks should carry; the figures are sized for
+# it (baseline + 10 instruments at 20 replicates: about 1.5 MB).
+REPORT_BUDGET_BYTES = 2_000_000
 
 
 # --------------------------------------------------------------------------- words and numbers
@@ -269,20 +319,41 @@ def scenario_label(name: str, lang: str = "en", *, baseline: str | None = None, 
     return name
 
 
-def _diff_kind(metric: str) -> str:
-    kind = metric_kind(metric)
-    return "points" if kind == "share" else kind
+def _threshold(lang: str) -> str:
+    return format_number(MIN_COST_FOR_RATIO_EUR, lang, "eur", decimals=1)
 
 
 def _value_with_interval(value, lo, hi, lang: str, kind: str, *, signed: bool, decimals: int | None = None,
                          words: bool = True, verdict: str = "") -> str:
-    """"−2.1 points (95% interval −2.8 to −1.4; better)"; the bounds share the value's decimals."""
+    """"−2.1 points (95% interval −2.8 to −1.4; better)"; the bounds share the value's decimals; without
+    bounds (one replicate) the value alone."""
     d = decimals_for([value, lo, hi], kind) if decimals is None else decimals
+    text = format_number(value, lang, kind, decimals=d, signed=signed)
+    if not (pd.notna(lo) and pd.notna(hi)):
+        return f"{text} ({verdict})" if verdict else text
     lo_text = format_number(lo, lang, kind, decimals=d, unit=False)
     hi_text = format_number(hi, lang, kind, decimals=d, unit=False)
     bounds = _t("interval" if words else "range", lang, lo=lo_text, hi=hi_text)
     tail = f"; {verdict}" if verdict else ""
-    return f"{format_number(value, lang, kind, decimals=d, signed=signed)} ({bounds}{tail})"
+    return f"{text} ({bounds}{tail})"
+
+
+def _rank_text(summary_rows: pd.DataFrame, rank) -> str:
+    """"2", or "2=" when another effect shares the rank; "–" without a rank."""
+    if not pd.notna(rank):
+        return "–"
+    shared = int((summary_rows["rank"] == rank).sum()) > 1
+    return f"{int(rank)}{'=' if shared else ''}"
+
+
+def _per_meur_text(row, lang: str, decimals: int) -> str:
+    """The effect per EUR 1 million, or "—" and why not (``per_meur_note`` of the summary)."""
+    note = str(row.get("per_meur_note", "") or "")
+    if pd.notna(row["per_meur"]) and not note:
+        return format_number(row["per_meur"], lang, diff_kind(str(row["metric"])), decimals=decimals, signed=True)
+    if note in ("not_distinguishable", "cost_below_threshold", "one_replicate"):
+        return _t(f"why_{note}", lang, threshold=_threshold(lang))
+    return "–"
 
 
 # --------------------------------------------------------------------------- the summary table
@@ -301,8 +372,8 @@ def _metric_order(summary: pd.DataFrame) -> list[str]:
     return [m for m in KEY_METRICS if m in present] + [m for m in present if m not in KEY_METRICS]
 
 
-def _scenario_order(summary: pd.DataFrame, maps: Mapping, failures: Sequence[Mapping], baseline: str) -> list[str]:
-    names = [baseline, *map(str, pd.unique(summary["scenario"])), *map(str, maps),
+def _scenario_order(summary: pd.DataFrame, states: Mapping, failures: Sequence[Mapping], baseline: str) -> list[str]:
+    names = [baseline, *map(str, pd.unique(summary["scenario"])), *map(str, states),
              *(str(f["scenario"]) for f in failures)]
     return list(dict.fromkeys(names))
 
@@ -315,14 +386,21 @@ def _horizon(metrics: pd.DataFrame) -> tuple[int | None, int | None]:
     return int(round(last)), int(round(last - first))
 
 
+def _diff_decimals(rows: pd.DataFrame, metric: str) -> int:
+    """The decimals of a KPI's differences: those the statistics decided effects with."""
+    if "diff_decimals" in rows and rows["diff_decimals"].notna().any():
+        return int(rows["diff_decimals"].dropna().iloc[0])
+    return decimals_for(pd.concat([rows["diff"], rows["diff_lo"], rows["diff_hi"]]), diff_kind(metric))
+
+
 # --------------------------------------------------------------------------- plain-language summaries
 
 
-def _effect_phrase(row, lang: str) -> str:
+def _effect_phrase(row, lang: str, decimals: int) -> str:
     metric = str(row["metric"])
     good = _improves(row)
-    text = _value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, _diff_kind(metric), signed=True,
-                                verdict=_t("better" if good else "worse", lang))
+    text = _value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, diff_kind(metric), signed=True,
+                                decimals=decimals, verdict=_t("better" if good else "worse", lang))
     name = html.escape(_lower_first(label(metric, lang)))
     return f'<span class="{"good" if good else "bad"}">{name} {html.escape(text)}</span>'
 
@@ -336,17 +414,18 @@ def _cost_phrase(cost_eur, lang: str, years: int | None) -> str:
     return _t(key, lang, eur=eur) + over
 
 
-def _scenario_summary(rows: pd.DataFrame, lang: str, years: int | None) -> str:
+def _scenario_summary(rows: pd.DataFrame, decimals: dict[str, int], lang: str, years: int | None) -> str:
     """The HTML sentences on one (non-baseline) scenario's effects and cost."""
     if rows.empty:
         return html.escape(_t("no_results", lang))
     effects = rows[rows["metric"] != "net_public_cost_eur"]
     clear = effects[effects["distinguishable"].map(_flag)]
     ordered = sorted(clear.itertuples(index=False), key=lambda r: not _improves(r._asdict()))
-    phrases = [_effect_phrase(r._asdict(), lang) for r in ordered]
+    phrases = [_effect_phrase(r._asdict(), lang, decimals[r.metric]) for r in ordered]
     cost = _cost_phrase(rows["net_cost_eur"].iloc[0], lang, years)
     lead = "; ".join(phrases) if phrases else html.escape(_t("no_effect_any", lang) + (", " if cost else ""))
     text = f"{lead} {html.escape(cost)}".rstrip() + "."
+    text = text[0].upper() + text[1:] if not phrases else text
     unclear = effects[~effects["distinguishable"].map(_flag)]
     if phrases and not unclear.empty:
         names = "; ".join(_lower_first(label(str(m), lang)) for m in unclear["metric"])  # labels hold commas
@@ -365,19 +444,36 @@ def _baseline_summary(rows: pd.DataFrame, lang: str, year: int | None) -> str:
             value = _value_with_interval(r["mean"], r["lo"], r["hi"], lang, metric_kind(metric), signed=False)
             parts.append(f"{_lower_first(label(metric, lang))} {value}")
     when = _t("baseline_in", lang, year=year) if year else _t("baseline_at_horizon", lang)
-    return html.escape(f"{when} {'; '.join(parts)}.")
+    text = f"{when} {'; '.join(parts)}."
+    return html.escape(text[0].upper() + text[1:])
+
+
+def _description(descriptions: Mapping, scen: str, lang: str) -> str:
+    """The scenario author's description in the report's language; an English one in a Dutch report
+    when there is no ``description_nl`` (said so)."""
+    desc = descriptions.get(scen)
+    if isinstance(desc, str):
+        desc = {"en": desc}
+    desc = desc or {}
+    text = desc.get(lang)
+    if text:
+        return f'<div class="desc">{html.escape(str(text))}</div>'
+    other = desc.get("en")
+    if other:
+        return f'<div class="desc">{html.escape(str(other))} <em>{_t("description_en_only", lang)}</em></div>'
+    return ""
 
 
 def _summary_section(summary: pd.DataFrame, scenarios: list[str], names: dict[str, str], baseline: str,
-                     descriptions: Mapping[str, str], lang: str, year: int | None, years: int | None) -> str:
+                     descriptions: Mapping, lang: str, year: int | None, years: int | None) -> str:
+    decimals = {m: _diff_decimals(summary[summary["metric"] == m], m) for m in _metric_order(summary)}
     items = []
     for scen in scenarios:
         rows = summary[summary["scenario"] == scen]
-        body = (_baseline_summary(rows, lang, year) if scen == baseline else _scenario_summary(rows, lang, years))
-        desc = descriptions.get(scen)
-        extra = f'<div class="desc">{html.escape(str(desc))}</div>' if desc else ""
-        items.append(f'<li><strong>{html.escape(names[scen])}</strong> <code>{html.escape(scen)}</code>: '
-                     f"{body}{extra}</li>")
+        body = (_baseline_summary(rows, lang, year) if scen == baseline
+                else _scenario_summary(rows, decimals, lang, years))
+        items.append(f'<li><strong>{html.escape(names[scen])}</strong> <code>{html.escape(scen)}</code>'
+                     f'{_description(descriptions, scen, lang)}<div>{body}</div></li>')
     return f'<h2>{_t("summary", lang)}</h2>\n<ul class="summary">\n' + "\n".join(items) + "\n</ul>"
 
 
@@ -387,7 +483,7 @@ def _summary_section(summary: pd.DataFrame, scenarios: list[str], names: dict[st
 def _diff_cell(row, lang: str, decimals: int) -> tuple[str, str]:
     """(css class, HTML) of the difference cell."""
     metric = str(row["metric"])
-    text = html.escape(_value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, _diff_kind(metric),
+    text = html.escape(_value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, diff_kind(metric),
                                             signed=True, decimals=decimals, words=False))
     if not _flag(row["distinguishable"]):
         return "nd", f'{text} <span class="tag nd">{_t("nd", lang)}</span>'
@@ -399,10 +495,10 @@ def _diff_cell(row, lang: str, decimals: int) -> tuple[str, str]:
 def _table(metric: str, rows: pd.DataFrame, scenarios: list[str], names: dict[str, str], baseline: str,
            lang: str, year: int | None) -> str:
     """One KPI's table: a row per scenario."""
-    level_kind, diff_kind = metric_kind(metric), _diff_kind(metric)
+    level_kind, d_kind = metric_kind(metric), diff_kind(metric)
     level_d = decimals_for(pd.concat([rows["mean"], rows["lo"], rows["hi"]]), level_kind)
-    diff_d = decimals_for(pd.concat([rows["diff"], rows["diff_lo"], rows["diff_hi"]]), diff_kind)
-    per_d = decimals_for(rows["per_meur"], diff_kind)
+    diff_d = _diff_decimals(rows, metric)
+    per_d = decimals_for(rows["per_meur"], d_kind)
     at_year = _t("at_year", lang, year=year) if year else ""
     heads = [_t("col_scenario", lang), _t("col_level", lang, at_year=at_year), _t("col_diff", lang),
              _t("col_cost", lang), _t("col_per_meur", lang), _t("col_rank", lang)]
@@ -419,9 +515,8 @@ def _table(metric: str, rows: pd.DataFrame, scenarios: list[str], names: dict[st
             css, diff, per, rank = "ref", f'<span class="tag ref">{_t("reference", lang)}</span>', "–", "–"
         else:
             css, diff = _diff_cell(r, lang, diff_d)
-            per = "–" if metric == "net_public_cost_eur" else format_number(r["per_meur"], lang, diff_kind,
-                                                                              decimals=per_d, signed=True)
-            rank = str(int(r["rank"])) if pd.notna(r["rank"]) else "–"
+            per = "–" if metric == "net_public_cost_eur" else _per_meur_text(r, lang, per_d)
+            rank = _rank_text(rows, r["rank"])
         cost = format_number(r["net_cost_eur"], lang, "eur")
         body.append(f'<tr class="{css}"><th scope="row">{html.escape(names[scen])}</th><td>{level}</td>'
                     f'<td class="diff">{diff}</td><td>{html.escape(cost)}</td><td>{html.escape(per)}</td>'
@@ -438,8 +533,46 @@ def _tables_section(summary: pd.DataFrame, scenarios: list[str], names: dict[str
                     lang: str, year: int | None) -> str:
     tables = [_table(m, summary[summary["metric"] == m], scenarios, names, baseline, lang, year)
               for m in _metric_order(summary)]
-    return (f'<h2>{_t("tables", lang)}</h2>\n<p class="note">{_t("tables_note", lang)}</p>\n'
-            + "\n".join(tables))
+    return (f'<h2>{_t("tables", lang)}</h2>\n<p class="note">{_t("tables_note", lang, threshold=_threshold(lang))}'
+            "</p>\n" + "\n".join(tables))
+
+
+def summary_markdown(summary: pd.DataFrame, failures: Sequence[Mapping] = (), lang: str = "en",
+                     baseline: str | None = None) -> str:
+    """``summary.md``: the summary as markdown tables, one per KPI, in ``lang`` (numbers in the
+    language's format; effects not distinguishable from doing nothing marked ≈0)."""
+    _i(lang)
+    baseline = baseline if baseline is not None else (str(summary["scenario"].iloc[0]) if not summary.empty else "")
+    reps = int(summary["n"].max()) if not summary.empty else 0
+    lines = [f"# {_t('md_title', lang)}", "", _t("md_intro", lang, reps=reps, threshold=_threshold(lang)), ""]
+    heads = [_t(k, lang) for k in ("col_scenario", "col_level", "col_diff", "col_cost", "col_per_meur", "col_rank")]
+    heads[1] = _t("col_level", lang, at_year="")
+    for m in _metric_order(summary):
+        rows = summary[summary["metric"] == m]
+        level_kind, d_kind = metric_kind(m), diff_kind(m)
+        level_d = decimals_for(pd.concat([rows["mean"], rows["lo"], rows["hi"]]), level_kind)
+        diff_d, per_d = _diff_decimals(rows, m), decimals_for(rows["per_meur"], d_kind)
+        lines += [f"## {label(m, lang)} (`{m}`)", "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
+        for _, r in rows.iterrows():
+            r = r.copy()
+            level = _value_with_interval(r["mean"], r["lo"], r["hi"], lang, level_kind, signed=False,
+                                         decimals=level_d, words=False)
+            if r["scenario"] == baseline:
+                diff, per, rank = _t("reference", lang), "–", "–"
+            else:
+                diff = _value_with_interval(r["diff"], r["diff_lo"], r["diff_hi"], lang, d_kind, signed=True,
+                                            decimals=diff_d, words=False) + ("" if _flag(r["distinguishable"]) else " ≈0")
+                per = "–" if m == "net_public_cost_eur" else _per_meur_text(r, lang, per_d)
+                rank = _rank_text(rows, r["rank"])
+            name = scenario_label(str(r["scenario"]), lang, baseline=baseline)
+            lines.append(f"| {name} | {level} | {diff} | {format_number(r['net_cost_eur'], lang, 'eur')} | {per} | "
+                         f"{rank} |")
+        lines.append("")
+    if failures:
+        lines += [f"## {_t('failures', lang)}", ""] + [
+            f"- {f['scenario']} {_t('col_replicate', lang).lower()} {f['replicate']} (seed {f['seed']}): {f['error']}"
+            for f in failures]
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------- charts and maps
@@ -450,40 +583,103 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "scenario"
 
 
-def _write_charts(plots_dir: Path, summary: pd.DataFrame, metrics: pd.DataFrame, baseline: str,
-                  short: dict[str, str], lang: str) -> list[tuple[str, Path, str]]:
-    """Trajectories and effect per EUR million: (caption, path, note) each."""
-    trajectories = plots.plot_key_trajectories(
-        metrics, plots_dir / "trajectories.png", lang, baseline=baseline, scenario_labels=short,
-        title=_t("chart_title_trajectories", lang))
-    costly, free = plots.split_by_cost(summary)
-    cost = summary.groupby("scenario", sort=False)["net_cost_eur"].first()
-    # the cost next to each bar's name: a tiny cost explains a huge effect per euro
-    with_cost = {**short, **{s: f"{short[s]}\n({format_number(cost[s], lang, 'eur')})" for s in costly}}
-    effect = plots.plot_effect_per_euro(
-        summary, plots_dir / "effect_per_euro.png", lang, baseline=baseline, scenario_labels=with_cost,
-        title=_t("chart_title_effect", lang))
-    free = [short[s] for s in free if s != baseline]
-    note = _t("skipped_no_cost", lang, names=", ".join(free)) if free else ""
-    return [(_t("fig_trajectories", lang), trajectories, ""), (_t("fig_effect", lang), effect, note)]
+def _png(fig, path: Path) -> Path:
+    """Write ``fig`` as a PNG with a 256-colour palette (Pillow, which matplotlib already needs): a
+    third of the size of a full-colour PNG at no visible loss, so the report stays small."""
+    from PIL import Image
+    plots.common._save_atomic(fig, path)
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    _write_bytes_atomic(path, lambda fh: small.save(fh, format="PNG", optimize=True))
+    return path
 
 
-def _write_maps(plots_dir: Path, maps: Mapping[str, dict], scenarios: list[str], baseline: str,
-                short: dict[str, str], lang: str, year: int | None) -> list[tuple[str, Path, str]]:
-    """The end-state map of each scenario and, for the others, its difference map against the baseline."""
-    figures = []
-    suffix = f" — {year}" if year else ""
-    for scen in scenarios:
-        if scen not in maps:
+def _cost_effect_chart(plots_dir: Path, summary: pd.DataFrame, baseline: str, short: dict[str, str], lang: str,
+                       suffix: str) -> list[tuple[str, Path, str]]:
+    from sim.plots.comparison import cost_effect_figure
+    if summary[summary["scenario"] != baseline].empty:
+        return []
+    fig = cost_effect_figure(summary, lang, baseline=baseline, scenario_labels=short)
+    return [(_t("fig_cost_effect", lang), _png(fig, plots_dir / f"cost_effect{suffix}.png"), "")]
+
+
+def _trajectory_charts(plots_dir: Path, summary: pd.DataFrame, metrics: pd.DataFrame, baseline: str,
+                       short: dict[str, str], lang: str, suffix: str) -> tuple[list[tuple[str, Path, str]], str]:
+    """One small-multiples chart per key KPI; the note names the KPIs left out for being zero everywhere."""
+    from sim.plots.comparison import is_all_zero, trajectory_panels_figure
+    figures, zero = [], []
+    if metrics is None or metrics.empty or len(short) < 2:
+        return figures, ""
+    for metric in _metric_order(summary):
+        if is_all_zero(metrics, metric):
+            zero.append(_lower_first(label(metric, lang)))
             continue
-        title = _t("map_title", lang, name=short[scen]) + suffix
-        figures.append((title, plots.plot_map(maps[scen], plots_dir / f"map_{_safe_name(scen)}.png",
-                                              title=title, lang=lang), ""))
-        if scen != baseline and baseline in maps:
-            title = _t("diff_title", lang, name=short[scen]) + suffix
-            figures.append((title, plots.plot_diffmap(maps[scen], maps[baseline],
-                                                      plots_dir / f"diffmap_{_safe_name(scen)}.png",
-                                                      title=title, lang=lang), ""))
+        fig = trajectory_panels_figure(metrics, metric, lang, baseline=baseline, scenario_labels=short,
+                                       title=label(metric, lang))
+        if fig is None:
+            continue
+        path = _png(fig, plots_dir / f"trajectory_{metric}{suffix}.png")
+        figures.append((_t("fig_trajectory", lang, name=label(metric, lang)), path, ""))
+    return figures, (_t("all_zero", lang, names="; ".join(zero)) if zero else "")
+
+
+def _layer_masks(state: Mapping) -> dict[str, np.ndarray]:
+    """Where each map layer applies: business units for vacancy and fronts, every parcel for condition."""
+    land = np.asarray(state["land"])
+    unit = np.asarray(state.get("unit", land == LAND_PARCEL))
+    unit = unit.any(axis=0) if unit.ndim == 3 else unit
+    return {"vacant": unit, "longterm_vacant": unit, "front": unit, "poor": land == LAND_PARCEL}
+
+
+def _typical_replicate(state: Mapping) -> int:
+    """The replicate (position in the stack) whose vacancy is closest to the median one."""
+    unit = _layer_masks(state)["vacant"]
+    share = np.asarray(state["vacant"])[:, unit].mean(axis=1)
+    return int(np.argsort(np.abs(share - np.median(share)), kind="stable")[0])
+
+
+def _aligned(state: Mapping, reference: Mapping, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """The two stacks of ``layer`` on the replicates both have (replicate i on the same seed)."""
+    a_reps = list(state.get("replicates", range(len(state[layer]))))
+    b_reps = list(reference.get("replicates", range(len(reference[layer]))))
+    both = [r for r in a_reps if r in b_reps]
+    return (np.asarray(state[layer])[[a_reps.index(r) for r in both]],
+            np.asarray(reference[layer])[[b_reps.index(r) for r in both]])
+
+
+def map_differences(state: Mapping, reference: Mapping) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per map layer, the difference in probability with the reference where distinguishable and
+    the mask of those parcels (``parcel_difference`` on the replicates both have)."""
+    masks = _layer_masks(state)
+    return {layer: parcel_difference(*_aligned(state, reference, layer), masks[layer])
+            for layer in parcel_probabilities(state)}
+
+
+def _write_maps(plots_dir: Path, states: Mapping[str, Mapping], scenarios: list[str], baseline: str,
+                short: dict[str, str], lang: str, year: int | None, suffix: str) -> list[tuple[str, Path, str]]:
+    """The city once (street classes, land use of a typical replicate of doing nothing), then per
+    scenario the probability maps over all replicates and their difference with doing nothing."""
+    from sim.plots.maps import map_figure, probability_maps_figure
+    figures = []
+    if not states:
+        return figures
+    reference = states.get(baseline)
+    first = reference if reference is not None else next(iter(states.values()))
+    typical = _typical_replicate(first)
+    city = {"use": np.asarray(first["use"])[typical], "land": first["land"], "street_class": first["street_class"]}
+    title = _t("city_title", lang, year=year or "")
+    figures.append((title, _png(map_figure(city, lang=lang), plots_dir / f"map_city{suffix}.png"), ""))
+    for scen in scenarios:
+        state = states.get(scen)
+        if state is None:
+            continue
+        masks = _layer_masks(state)
+        probabilities = parcel_probabilities(state)
+        differences = (map_differences(state, reference) if scen != baseline and reference is not None else None)
+        n = len(np.asarray(state["vacant"]))
+        fig = probability_maps_figure(probabilities, np.asarray(state["land"]), masks, n, lang,
+                                      differences=differences, title=short[scen])
+        figures.append((short[scen], _png(fig, plots_dir / f"maps_{_safe_name(scen)}{suffix}.png"), ""))
     return figures
 
 
@@ -559,20 +755,27 @@ def _pairing_sentence(summary: pd.DataFrame, lang: str) -> str:
 
 
 def _precision_section(summary: pd.DataFrame, reps: int, lang: str) -> str:
-    """Per key measure: the median SD ratio and the median smallest detectable difference."""
+    """Per key measure: the median SD ratio, the smallest detectable difference with the replicates
+    used, a difference worth detecting (``RELEVANT_DIFFERENCE``) and the replicates it needs."""
     rows = []
     for metric in _metric_order(summary):
-        d = summary[(summary["metric"] == metric)].dropna(subset=["sd_ratio", "mdd"])
+        d = summary[(summary["metric"] == metric)].dropna(subset=["mdd"])
         if d.empty:
             continue
-        kind = _diff_kind(metric)
+        kind = diff_kind(metric)
         mdd = format_number(float(d["mdd"].median()), lang, kind, decimals=decimals_for(d["mdd"], kind))
         ratio = format_number(float(d["sd_ratio"].median()), lang, "plain", decimals=2)
+        relevant = RELEVANT_DIFFERENCE.get(metric, float("nan"))
+        needed = d["replicates_needed"].median() if "replicates_needed" in d else float("nan")
+        needed_text = ("–" if not pd.notna(needed) else _t("more_than", lang, n=format_number(10_000, lang, "count"))
+                       if not math.isfinite(needed) else format_number(math.ceil(needed), lang, "count"))
         rows.append(f'<tr><th scope="row">{html.escape(label(metric, lang))}</th><td class="num">{ratio}</td>'
-                    f"<td>{html.escape(mdd)}</td></tr>")
+                    f"<td>{html.escape(mdd)}</td><td>{html.escape(format_number(relevant, lang, kind))}</td>"
+                    f'<td class="num">{html.escape(needed_text)}</td></tr>')
     if not rows:
         return ""
-    head = "".join(f'<th scope="col">{_t(k, lang)}</th>' for k in ("col_measure", "col_sd_ratio", "col_mdd"))
+    head = "".join(f'<th scope="col">{_t(k, lang, reps=reps)}</th>'
+                   for k in ("col_measure", "col_sd_ratio", "col_mdd", "col_relevant", "col_needed"))
     return (f'<h2>{_t("precision", lang)}</h2>\n<p class="note">{_t("precision_note", lang, reps=reps)}</p>\n'
             f"<table><thead><tr>{head}</tr></thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>")
 
@@ -582,21 +785,25 @@ def _header(n_scenarios: int, reps: int, year: int | None, years: int | None, fa
     horizon = _t("horizon", lang, year=year, years=years) if year and years else ""
     at_year = _t("at_year", lang, year=year) if year else ""
     parts = [f"<h1>{html.escape(_t('title', lang))}</h1>",
-             f'<p class="sub">{html.escape(_t("subtitle", lang, n=n_scenarios, reps=reps, horizon=horizon))}</p>',
-             f'<h2>{_t("how_to_read", lang)}</h2>',
-             f'<p class="howto">{_t("how_to_read_text", lang, reps=reps, at_year=at_year, pairing=pairing)}</p>']
+             f'<p class="sub">{html.escape(_t("subtitle", lang, n=n_scenarios, reps=reps, horizon=horizon))}</p>']
+    if reps == 1:
+        parts.append(f'<p class="warn">{html.escape(_t("one_replicate", lang))}</p>')
+    parts += [f'<h2>{_t("how_to_read", lang)}</h2>',
+              f'<p class="howto">{_t("how_to_read_text", lang, reps=reps, at_year=at_year, pairing=pairing)}</p>']
     if failures:
         parts.append(f'<p class="warn"><a href="#failures">{html.escape(_t("failures_warning", lang))}</a></p>')
     return "\n".join(parts)
 
 
-def _write_text_atomic(text: str, path: Path) -> Path:
+def _write_bytes_atomic(path: Path, write) -> Path:
+    """``write(file handle)`` into a temp file in the target folder, then rename: a reader never sees
+    half a file; the file is readable by everyone who may read the folder (the report is for sharing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only; the report is meant to be shared
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -605,31 +812,32 @@ def _write_text_atomic(text: str, path: Path) -> Path:
     return path
 
 
-def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, maps: Mapping[str, dict], baseline: str,
+def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, states: Mapping[str, Mapping], baseline: str,
                  lang: str = "en", failures: Sequence[Mapping] = (),
-                 scenario_labels: Mapping[str, str] | None = None) -> Path:
+                 descriptions: Mapping[str, Mapping[str, str] | str] | None = None) -> Path:
     """Write the workshop report of a scenario comparison into ``out_dir``.
 
-    Writes ``plots/trajectories.png``, ``plots/effect_per_euro.png``,
-    ``plots/map_<scenario>.png`` for every scenario in ``maps``,
-    ``plots/diffmap_<scenario>.png`` for every other scenario (when the
-    baseline has a map) and ``report.html``, which embeds all of them.
+    Writes into ``plots/`` (Dutch files end in ``.nl.png``, so a Dutch report leaves the English
+    one's charts alone) ``cost_effect.png``, ``trajectory_<KPI>.png`` per key KPI that is not zero
+    everywhere, ``map_city.png`` and ``maps_<scenario>.png`` per scenario in ``states``; then
+    ``report.html`` (``report.nl.html`` in Dutch), which embeds all of them.
 
     Args:
         out_dir: Output folder (created when missing).
-        summary: One row per (scenario, metric) at the horizon; columns
-            ``SUMMARY_COLUMNS`` (see ``sim.workshop.compare``).
+        summary: One row per (scenario, metric) at the horizon, as
+            ``sim.workshop.statistics.summary_table`` makes it (at least ``SUMMARY_COLUMNS``).
         metrics: Tidy metrics of all runs (``scenario, replicate, year, metric, value``, ...).
-        maps: Scenario -> end-state snapshot (``use``, ``land``, ``street_class``) of
-            its median replicate.
-        baseline: The baseline scenario's name.
+        states: Scenario -> its end states over the replicates (``sim.workshop.compare.end_states``:
+            ``vacant``, ``longterm_vacant``, ``front``, ``poor`` and ``use`` as (replicate, row,
+            column) stacks, ``land``, ``street_class`` and ``unit`` as (row, column), optionally
+            ``replicates``, the replicate numbers of the stack).
+        baseline: The reference scenario's name ("doing nothing").
         lang: "en" or "nl": the language of the whole report.
         failures: Failed runs, dicts with ``scenario, replicate, seed, error``.
-        scenario_labels: Scenario -> description, shown verbatim under its
-            summary (the plain-language names come from ``scenario_label``).
+        descriptions: Scenario -> its description, ``{"en": ..., "nl": ...}`` (or an English string).
 
     Returns:
-        The path of ``report.html``.
+        The path of the report.
 
     Raises:
         ValueError: for an unknown ``lang`` or missing summary columns.
@@ -639,23 +847,27 @@ def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, maps: Ma
     if missing:
         raise ValueError(f"summary lacks columns {sorted(missing)}")
     out, failures = Path(out_dir), list(failures)
-    plots_dir = out / "plots"
-    scenarios = _scenario_order(summary, maps, failures, baseline)
+    plots_dir, suffix = out / "plots", "" if lang == "en" else f".{lang}"
+    scenarios = _scenario_order(summary, states, failures, baseline)
     short = {s: scenario_label(s, lang, baseline=baseline) for s in scenarios}
     long = {s: scenario_label(s, lang, baseline=baseline, long=True) for s in scenarios}
     year, years = _horizon(metrics)
     reps = int(summary["n"].max()) if not summary.empty else 0
-    figures = _write_charts(plots_dir, summary, metrics, baseline, short, lang)
-    map_figures = _write_maps(plots_dir, maps, scenarios, baseline, short, lang, year)
+    cost_effect = _cost_effect_chart(plots_dir, summary, baseline, short, lang, suffix)
+    trajectories, zero_note = _trajectory_charts(plots_dir, summary, metrics, baseline, short, lang, suffix)
+    map_figures = _write_maps(plots_dir, states, scenarios, baseline, short, lang, year, suffix)
     sections = [
-        _summary_section(summary, scenarios, long, baseline, scenario_labels or {}, lang, year, years),
+        _summary_section(summary, scenarios, long, baseline, descriptions or {}, lang, year, years),
+        f'<h2>{_t("cost_effect", lang)}</h2>\n' + "\n".join(_figure_html(*f, lang) for f in cost_effect),
         _tables_section(summary, scenarios, short, baseline, lang, year),
         _precision_section(summary, reps, lang),
-        f'<h2>{_t("charts", lang)}</h2>\n' + "\n".join(_figure_html(*f, lang) for f in figures),
-        f'<h2>{_t("maps", lang)}</h2>\n<p class="note">{html.escape(_t("maps_note", lang))}</p>\n'
+        f'<h2>{_t("trajectories", lang)}</h2>\n' + (f'<p class="note">{html.escape(zero_note)}</p>\n' if zero_note
+                                                    else "") + "\n".join(_figure_html(*f, lang) for f in trajectories),
+        f'<h2>{_t("maps", lang)}</h2>\n<p class="note">{html.escape(_t("maps_note", lang, reps=reps))}</p>\n'
         + "\n".join(_figure_html(*f, lang) for f in map_figures),
     ]
     if failures:
         sections.append(_failures_section(failures, summary, short, lang))
     head = _header(len(scenarios), reps, year, years, failures, lang, pairing=_pairing_sentence(summary, lang))
-    return _write_text_atomic(_page(lang, head, sections), out / "report.html")
+    page = _page(lang, head, sections).encode("utf-8")
+    return _write_bytes_atomic(out / f"report{suffix}.html", lambda fh: fh.write(page))

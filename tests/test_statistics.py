@@ -1,0 +1,118 @@
+"""The statistics a workshop reads: what counts as an effect, what is ranked, what gets an effect
+per euro, intervals of shares, precision, and per-parcel differences (no model runs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.workshop.statistics import (MIN_COST_FOR_RATIO_EUR, bootstrap_interval, excludes_zero,
+                                     minimum_detectable_difference, parcel_difference, replicates_needed,
+                                     summary_table)
+
+N_REP = 20
+
+
+def metrics_of(values: dict[tuple[str, str], np.ndarray]) -> pd.DataFrame:
+    """A tidy table with one (horizon) step: values[(scenario, metric)] over the replicates."""
+    rows = []
+    for (scen, metric), vals in values.items():
+        for rep, v in enumerate(vals):
+            rows.append({"scenario": scen, "replicate": rep, "step": 80, "year": 2045.0, "metric": metric,
+                         "value": float(v)})
+    return pd.DataFrame(rows)
+
+
+def comparison(effects: dict[str, float], costs_eur: dict[str, float], noise: float = 0.002,
+               metric: str = "vacancy_units", base: float = 0.10) -> pd.DataFrame:
+    """Baseline + scenarios whose ``metric`` differs by ``effects[scen]`` plus paired noise."""
+    rng = np.random.default_rng(7)
+    common = base + rng.normal(0, 0.02, N_REP)            # the chance all scenarios share
+    values = {("baseline", metric): common, ("baseline", "net_public_cost_eur"): np.zeros(N_REP)}
+    for scen, effect in effects.items():
+        values[(scen, metric)] = common + effect + rng.normal(0, noise, N_REP)
+        values[(scen, "net_public_cost_eur")] = costs_eur[scen] * (1 + rng.normal(0, 0.05, N_REP))
+    return summary_table(metrics_of(values), ["baseline", *effects])
+
+
+def test_effect_per_euro_only_for_an_effect_above_the_cost_threshold():
+    s = comparison({"strong": -0.03, "cheap": -0.03, "none": 0.0},
+                   {"strong": 2e6, "cheap": 0.06e6, "none": 2e6}).set_index(["scenario", "metric"])
+    strong, cheap, none = (s.loc[(n, "vacancy_units")] for n in ("strong", "cheap", "none"))
+    assert strong["distinguishable"] and strong["per_meur_note"] == ""
+    assert strong["per_meur"] == pytest.approx(strong["diff"] / (strong["net_cost_eur"] / 1e6))
+    assert cheap["distinguishable"] and np.isnan(cheap["per_meur"]) and cheap["per_meur_note"] == "cost_below_threshold"
+    assert cheap["net_cost_eur"] < MIN_COST_FOR_RATIO_EUR
+    assert not none["distinguishable"] and np.isnan(none["per_meur"]) and none["per_meur_note"] == "not_distinguishable"
+
+
+def test_only_effects_are_ranked_and_indistinguishable_effects_share_a_rank():
+    s = comparison({"big": -0.05, "big_too": -0.0502, "small": -0.02, "none": 0.0, "worse": +0.03},
+                   {k: 1e6 for k in ("big", "big_too", "small", "none", "worse")}, noise=0.001)
+    r = s[s["metric"] == "vacancy_units"].set_index("scenario")["rank"]
+    assert np.isnan(r["baseline"]) and np.isnan(r["none"])      # the reference and ≈0 are not ranked
+    assert r["big"] == r["big_too"] == 1                           # cannot be told apart: a shared rank
+    assert r["small"] == 3 and r["worse"] == 4
+
+
+def test_an_interval_that_touches_zero_after_rounding_is_not_an_effect():
+    # −0.0004 rounds to −0.0 points at 1 decimal: the printed interval would read "−1.2 to −0.0"
+    assert not excludes_zero(-0.012, -0.0004, 1, "points")
+    assert excludes_zero(-0.012, -0.0006, 1, "points")
+    assert not excludes_zero(float("nan"), 0.1, 1, "points")
+    assert excludes_zero(-2.0, -0.6, 0, "count") and not excludes_zero(-2.0, -0.4, 0, "count")
+
+
+@pytest.mark.parametrize("values", [np.r_[np.zeros(17), [0.01, 0.02, 0.5]], np.r_[np.ones(18), [0.9, 0.2]]])
+def test_share_intervals_stay_within_zero_and_one(values):
+    mean, lo, hi = bootstrap_interval(values)
+    assert 0.0 <= lo <= mean <= hi <= 1.0
+    s = summary_table(metrics_of({("baseline", "condition_poor_share"): values,
+                                  ("baseline", "net_public_cost_eur"): np.zeros(values.size)}), ["baseline"])
+    row = s[s["metric"] == "condition_poor_share"].iloc[0]
+    assert 0.0 <= row["lo"] <= row["hi"] <= 1.0
+    # the t interval, used before, left [0, 1] on the same values
+    t_half = 2.093 * values.std(ddof=1) / np.sqrt(values.size)
+    assert values.mean() - t_half < 0 or values.mean() + t_half > 1
+
+
+def test_one_replicate_gives_no_interval_no_effect_and_no_rank():
+    values = {("baseline", "vacancy_units"): [0.10], ("a", "vacancy_units"): [0.05],
+              ("baseline", "net_public_cost_eur"): [0.0], ("a", "net_public_cost_eur"): [2e6]}
+    s = summary_table(metrics_of({k: np.array(v) for k, v in values.items()}), ["baseline", "a"])
+    row = s[(s["scenario"] == "a") & (s["metric"] == "vacancy_units")].iloc[0]
+    assert np.isnan(row["lo"]) and np.isnan(row["diff_lo"]) and not row["distinguishable"]
+    assert np.isnan(row["rank"]) and np.isnan(row["per_meur"]) and row["per_meur_note"] == "one_replicate"
+
+
+def test_replicates_needed_brings_the_detectable_difference_down_to_the_target():
+    rng = np.random.default_rng(1)
+    paired = rng.normal(0, 0.01, 20)
+    sd = paired.std(ddof=1)
+    n = replicates_needed(sd, 0.005)
+    assert minimum_detectable_difference(_with_sd(int(n), sd)) <= 0.005 + 1e-12
+    assert minimum_detectable_difference(_with_sd(int(n) - 1, sd)) > 0.005
+    assert replicates_needed(sd, 10.0) == 2 and np.isnan(replicates_needed(float("nan"), 0.01))
+    assert replicates_needed(sd, 1e-9) == float("inf")
+
+
+def _with_sd(n: int, sd: float) -> np.ndarray:
+    """n values whose sample SD is exactly ``sd``."""
+    x = np.linspace(-1, 1, n)
+    return x / x.std(ddof=1) * sd
+
+
+def test_placebo_parcel_difference_is_blank_and_a_real_change_is_found():
+    rng = np.random.default_rng(3)
+    reference = rng.random((N_REP, 30, 30)) < 0.15
+    where = np.ones((30, 30), dtype=bool)
+    diff, shown = parcel_difference(reference.copy(), reference, where)     # a placebo on the same seeds
+    assert not shown.any() and not diff.any()
+    changed = reference.copy()
+    changed[:, :3, :] = True                                                 # 90 parcels vacant in every replicate
+    diff, shown = parcel_difference(changed, reference, where)
+    assert shown[:3].all() and not shown[3:].any() and (diff[:3] > 0).all()
+    # independent noise with the same rate: chance, not an effect (false discovery rate over parcels)
+    _, shown = parcel_difference(rng.random((N_REP, 30, 30)) < 0.15, reference, where)
+    assert shown.sum() <= 2
