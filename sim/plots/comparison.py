@@ -212,3 +212,277 @@ def _draw_effect_panel(ax, rows: pd.DataFrame, scenarios: list[str], labels: dic
     _number_axis(ax.xaxis, lang)
     ax.grid(axis="x", alpha=0.3)
 
+
+
+# =========================================================================== small multiples and cost-effect
+#
+# The workshop report's charts for a non-modeller: one figure per KPI with one small panel per
+# instrument scenario against doing nothing (``trajectory_panels_figure``), and one cost-effect
+# chart (``cost_effect_figure``) that shows net public cost and effect side by side instead of
+# dividing one by the other.
+
+TEXT_COMPARISON: dict[str, tuple[str, str]] = {
+    "doing_nothing_mean": ("doing nothing (mean)", "niets doen (gemiddelde)"),
+    "scenario_mean": ("the panel's scenario (mean)", "scenario van het paneel (gemiddelde)"),
+    "band_replicates": ("band: 5–95% of the {n} replicates", "band: 5–95% van de {n} replicaties"),
+    "band_one_run": ("one run per scenario (no band)", "één run per scenario (geen band)"),
+    "y_range_note": ("Same y axis in every panel: {range}", "Alle panelen hebben dezelfde y-as: {range}"),
+    "cost_axis": ("Net public cost (EUR million)", "Netto publieke kosten (miljoen euro)"),
+    "diff_axis": ("Difference from doing nothing", "Verschil met niets doen"),
+    "unit_points": ("percentage points", "procentpunt"),
+    "unit_eur_diff": ("EUR million", "miljoen euro"),
+    "unit_m2_diff": ("m²", "m²"),
+    "unit_count_diff": ("number", "aantal"),
+    "unit_index_diff": ("index", "index"),
+    "interval_note": ("Each point is a scenario at the end of the run; the lines through it show the 95% "
+                      "confidence interval.",
+                      "Elk punt is een scenario aan het eind van de simulatie; de lijnen erdoorheen tonen het "
+                      "95%-betrouwbaarheidsinterval."),
+    "scenario_numbers": ("Scenarios", "Scenario's"),
+    "no_scenarios": ("No scenario besides doing nothing", "Geen scenario naast niets doen"),
+}
+
+
+def _tc(key: str, lang: str) -> str:
+    """Fixed text of the comparison charts (``TEXT_COMPARISON``) in language ``lang``."""
+    return TEXT_COMPARISON[key][_lang_index(lang)]
+
+
+# Paul Tol's "muted" scheme (https://personal.sron.nl/~pault/, colour-blind safe, designed for
+# lines), its two lightest colours (sand #DDCC77, cyan #88CCEE) last: thin lines of those are hard
+# to see on white. With more than nine scenarios the colours repeat, the line style does not.
+PANEL_COLOURS: tuple[str, ...] = ("#332288", "#CC6677", "#117733", "#AA4499", "#44AA99", "#882255",
+                                  "#999933", "#88CCEE", "#DDCC77")
+# Line style by position too (with colour: two cues, and the line reads in grey print).
+PANEL_STYLES: tuple = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (5, 1.5, 1, 1.5)))
+DOING_NOTHING_COLOUR = "#222222"
+DOING_NOTHING_BAND = "#9a9a9a"
+
+# Minimum span of the shared y axis (in shown units), so that a small change does not look large.
+# Assumption (no standard exists): a share axis spans at least 10 percentage points, an index at
+# least 0.2 (±0.1 around the data), anything else at least 20% of the mean level shown.
+MIN_Y_SPAN_SHARE_PP = 10.0
+MIN_Y_SPAN_INDEX = 0.2
+MIN_Y_SPAN_REL_LEVEL = 0.2
+
+# Panel size of the small multiples in inches (assumption: five across fit a report page of ~1,300
+# pixels at the report DPI; a panel is still readable at 7–8 pt labels).
+PANEL_W_IN, PANEL_H_IN, PANEL_COLS_MAX = 2.45, 1.7, 5
+
+
+def scenario_style(position: int) -> tuple[str, object]:
+    """(colour, line style) of the scenario at ``position`` (0-based, baseline excluded) in the
+    comparison's scenario order: the same scenario looks the same in every KPI figure."""
+    return (PANEL_COLOURS[position % len(PANEL_COLOURS)], PANEL_STYLES[position % len(PANEL_STYLES)])
+
+
+def is_all_zero(metrics: pd.DataFrame, metric: str) -> bool:
+    """True when ``metric`` has values and every one of them (all scenarios, replicates and years) is 0.
+
+    Such a KPI (e.g. no criminal fronts in this city) has nothing to draw; the report says so in a
+    sentence instead. A metric without rows is not "all zero" (it is missing).
+    """
+    values = metrics.loc[metrics["metric"].astype(str) == metric, "value"].astype(float).dropna()
+    return bool(len(values) > 0 and (values == 0.0).all())
+
+
+def _nice_step(lo: float, hi: float) -> float:
+    """A round step (1, 2, 5 × 10^k) of about a tenth of [lo, hi]: the y limits are multiples of it
+    (a tick step would be too coarse: a cost from −0.02 would start the axis at −0.5)."""
+    ticks = MaxNLocator(nbins=10, steps=[1, 2, 5, 10]).tick_values(lo, hi)
+    return float(ticks[1] - ticks[0])
+
+
+def _y_limits(data_lo: float, data_hi: float, level: float, kind: str) -> tuple[float, float, float]:
+    """Shared y limits (shown units) covering [data_lo, data_hi] with at least the minimum span.
+
+    Returns:
+        (y_min, y_max, tick step); the limits are multiples of the step.
+    """
+    if kind == "share":
+        min_span = MIN_Y_SPAN_SHARE_PP
+    elif kind == "index":
+        min_span = MIN_Y_SPAN_INDEX
+    else:
+        min_span = MIN_Y_SPAN_REL_LEVEL * abs(level)
+    span = max(1.1 * (data_hi - data_lo), min_span)   # 10% room around the data (assumption)
+    if span <= 0.0:
+        span = 1.0                                      # a constant non-zero level: one unit
+    mid = 0.5 * (data_lo + data_hi)
+    y_min, y_max = mid - span / 2, mid + span / 2
+    if data_lo >= 0.0 and y_min < 0.0:                  # a share, count or cost that is never negative
+        y_min, y_max = 0.0, y_max - y_min
+    if kind == "share" and data_hi <= 100.0 and y_max > 100.0:
+        y_min, y_max = max(0.0, y_min - (y_max - 100.0)), 100.0
+    step = _nice_step(y_min, y_max)
+    y_min, y_max = np.floor(y_min / step + 1e-9) * step, np.ceil(y_max / step - 1e-9) * step
+    return float(round(y_min, 12)), float(round(y_max, 12)), step
+
+
+def _range_text(y_min: float, y_max: float, step: float, kind: str, lang: str) -> str:
+    """'5–15%', '€ 0,5–2,0 miljoen', '1,6–2,0': the shared y range in words of ``lang``."""
+    from sim.numbers import format_number   # the report's number style (decimal comma in Dutch)
+    decimals = max(0, -int(np.floor(np.log10(step) + 1e-9)))
+    lo, hi = (format_number(v, lang, "plain", decimals=decimals, unit=False) for v in (y_min, y_max))
+    if kind == "share":
+        return f"{lo}–{hi}%"
+    if kind == "eur":
+        return f"EUR {lo}–{hi} million" if lang == "en" else f"€ {lo}–{hi} miljoen"
+    if kind == "m2":
+        return f"{lo}–{hi} m²"
+    return f"{lo}–{hi}"
+
+
+def _yearly(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows at whole years and at the horizon (the last year) when the table has per-step rows.
+
+    A workshop reads trends over years; quarterly wiggles add ink and file size (a PNG of
+    per-quarter bands is about twice as large) but no message.
+    """
+    year = rows["year"].astype(float)
+    keep = np.isclose(year, np.round(year)) | (year == year.max())
+    return rows[keep] if year[keep].nunique() >= 2 else rows
+
+
+def trajectory_panels_figure(metrics: pd.DataFrame, metric: str, lang: str = "en", *, baseline: str,
+                             scenario_labels: dict[str, str] | None = None, title: str = "") -> Figure | None:
+    """Small multiples of one KPI: a panel per scenario, each against doing nothing.
+
+    Each panel shows the mean over replicates of its scenario (colour and line style by the
+    scenario's position in the scenario order, so the same in every KPI figure) and of doing
+    nothing (dark grey), each with a band of 5–95% of the replicates. All panels share the y axis,
+    which spans at least ``MIN_Y_SPAN_*`` (a small change does not fill the panel) and is named in
+    the legend title; the x axis runs from the first year to the horizon (the last year).
+
+    Args:
+        metrics: Tidy table with ``scenario``, ``replicate``, ``year``, ``metric``, ``value``.
+        metric: The KPI to draw (shares shown in %, euros in EUR million).
+        lang: "en" or "nl".
+        baseline: The doing-nothing scenario.
+        scenario_labels: Scenario name -> panel title (default: the name).
+        title: Figure title (default: the KPI's label).
+
+    Returns:
+        The figure, or None when the KPI is 0 everywhere (``is_all_zero``): the caller says so in words.
+
+    Raises:
+        ValueError: for an unknown ``lang``, a metric without rows, or a baseline missing from ``metrics``.
+    """
+    _lang_index(lang)
+    if is_all_zero(metrics, metric):
+        return None
+    rows = metrics[metrics["metric"].astype(str) == metric]
+    if rows.empty:
+        raise ValueError(f"metrics has no rows of {metric!r}")
+    scenarios = _scenarios(metrics)
+    if baseline not in scenarios:
+        raise ValueError(f"baseline {baseline!r} is not a scenario of metrics ({scenarios})")
+    others = [s for s in scenarios if s != baseline]
+    labels = scenario_labels or {}
+    kind, scale = metric_kind(metric), KIND_SCALE[metric_kind(metric)]
+    summary = _summarise(_yearly(rows))
+    summary[["mean", "lo", "hi"]] *= scale
+    by_scen = {s: d.sort_values("year") for s, d in summary.groupby("scenario", sort=False)}
+    n_rep = int(rows["replicate"].nunique()) if "replicate" in rows.columns else 1
+    year_first, year_last = float(summary["year"].min()), float(summary["year"].max())
+    y_min, y_max, step = _y_limits(float(summary["lo"].min()), float(summary["hi"].max()),
+                                   float(summary["mean"].abs().mean()), kind)
+
+    n_panels = max(1, len(others))
+    ncols = min(PANEL_COLS_MAX, n_panels)
+    nrows = -(-n_panels // ncols)
+    fig = Figure(figsize=(PANEL_W_IN * ncols + 0.6, PANEL_H_IN * nrows + 1.3), layout="constrained")
+    fig.get_layout_engine().set(wspace=0.06)   # room between one panel's "2045" and the next one's "2025"
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True).ravel()
+    base = by_scen.get(baseline)
+    for pos, (ax, scen) in enumerate(zip(axes, others)):
+        colour, style = scenario_style(pos)
+        own = by_scen.get(scen)
+        for d, c, ls, width, alpha in ((base, DOING_NOTHING_COLOUR, "-", 1.3, 0.28), (own, colour, style, 1.8, 0.25)):
+            if d is None:
+                continue
+            if n_rep > 1:
+                ax.fill_between(d["year"], d["lo"], d["hi"], color=DOING_NOTHING_BAND if c == DOING_NOTHING_COLOUR
+                                else c, alpha=alpha, linewidth=0)
+            ax.plot(d["year"], d["mean"], color=c, linestyle=ls, linewidth=width)
+        if own is None:
+            ax.text(0.5, 0.5, _t("no_data", lang), transform=ax.transAxes, ha="center", va="center",
+                    fontsize=8, color="0.4")
+        name = labels.get(scen, scen)
+        ax.set_title(textwrap.fill(name, 30), fontsize=8.5, loc="left")   # black: sand on white is unreadable
+        ax.tick_params(labelsize=7.5, length=2.5)
+        ax.grid(alpha=0.25, linewidth=0.6)
+    for ax in axes[len(others):]:
+        ax.set_axis_off()
+    for ax in axes[:len(others)] if others else axes[:1]:
+        _number_axis(ax.yaxis, lang)
+    axes[0].set_xlim(year_first, year_last)   # starts at the first year, ends exactly at the horizon
+    axes[0].set_ylim(y_min, y_max)
+    axes[0].yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+    axes[0].xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))   # whole years, not 2025.5
+    for r in range(nrows):
+        axes[r * ncols].set_ylabel(_t(f"unit_{kind}", lang), fontsize=8)
+    if not others:
+        _no_data(axes[0], lang)
+
+    from matplotlib.lines import Line2D
+    handles = [Line2D([], [], color=DOING_NOTHING_COLOUR, linewidth=1.3),
+               Line2D([], [], color=scenario_style(0)[0], linewidth=1.8)]
+    names = [_tc("doing_nothing_mean", lang), _tc("scenario_mean", lang)]
+    if n_rep > 1:
+        handles.append(Patch(facecolor=DOING_NOTHING_BAND, alpha=0.4, linewidth=0))
+        names.append(_tc("band_replicates", lang).format(n=n_rep))
+    else:
+        handles.append(Line2D([], [], linestyle="none"))
+        names.append(_tc("band_one_run", lang))
+    note = _tc("y_range_note", lang).format(range=_range_text(y_min, y_max, step, kind, lang))
+    fig.legend(handles, names, loc="outside lower center", ncol=3, fontsize=8, frameon=False,
+               title=note, title_fontsize=8)
+    fig.suptitle(title or _kpi_title(metric, lang), fontsize=11)
+    return fig
+
+
+def _kpi_title(metric: str, lang: str) -> str:
+    """The KPI's label without a trailing "(EUR)": the axis says "EUR million"."""
+    text = label(metric, lang)
+    return text[:-len(" (EUR)")] if text.endswith(" (EUR)") else text
+
+
+def plot_trajectory_panels(metrics: pd.DataFrame, path, metric: str, lang: str = "en", *, baseline: str,
+                           scenario_labels: dict[str, str] | None = None, title: str = "") -> Path | None:
+    """Write ``trajectory_panels_figure`` (same arguments) as a PNG at ``path``.
+
+    Returns:
+        The path written, or None (nothing written) when the KPI is 0 everywhere.
+    """
+    fig = trajectory_panels_figure(metrics, metric, lang, baseline=baseline, scenario_labels=scenario_labels,
+                                   title=title)
+    return None if fig is None else _shrink_png(_save_atomic(fig, path))
+
+
+def _shrink_png(path: Path) -> Path:
+    """Rewrite the PNG at ``path`` with a palette of 256 colours (atomically: temp file, ``os.replace``).
+
+    A chart has few colours but antialiased text and lines give it thousands; a palette PNG of a
+    10-panel figure is ~35 KB instead of ~110 KB and looks the same (measured on synthetic data;
+    the report of ~10 such figures must stay below 2 MB). The figure's white background is opaque,
+    so dropping the alpha channel loses nothing.
+    """
+    import os
+    import tempfile
+
+    from PIL import Image   # a dependency of matplotlib
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.chmod(tmp, 0o644)   # as _save_atomic: a chart is for everyone who may read the folder
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            small.save(fh, format="PNG", optimize=True)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
