@@ -486,3 +486,250 @@ def _shrink_png(path: Path) -> Path:
             os.remove(tmp)
         raise
     return path
+
+
+NOT_DISTINGUISHABLE_EDGE = "#8c8c8c"   # hollow marker: UNCLEAR_COLOUR (#cccccc) is too light for a thin ring
+MARKER_SIZE_PT = 7.0                   # marker diameter in points
+LABEL_FONT_PT = 8.0
+# Offsets tried for a number label, as (x, y) directions from its marker; rings of growing distance.
+_LABEL_DIRECTIONS = ((1, 0), (0, 1), (0, -1), (-1, 0), (1, 1), (1, -1), (-1, 1), (-1, -1))
+_LABEL_RINGS = 6
+
+
+def _diff_unit(kind: str) -> str:
+    """TEXT_COMPARISON key of the unit of a difference: shares in percentage points."""
+    return "unit_points" if kind == "share" else f"unit_{kind}_diff"
+
+
+def _scenario_costs_meur(summary: pd.DataFrame, scenarios: list[str]) -> dict[str, tuple[float, float, float]]:
+    """Net public cost per scenario in EUR million: (mean, lo, hi) of the 95% interval.
+
+    From the rows of ``net_public_cost_eur``; a scenario without such a row takes ``net_cost_eur``
+    (a mean without interval: lo and hi NaN).
+    """
+    rows = summary[summary["metric"].astype(str) == "net_public_cost_eur"].drop_duplicates("scenario")
+    rows = rows.set_index(rows["scenario"].astype(str))
+    out = {}
+    for s in scenarios:
+        if s in rows.index:
+            out[s] = tuple(float(rows.at[s, c]) * 1e-6 for c in ("mean", "lo", "hi"))
+        else:
+            cost = summary.loc[summary["scenario"].astype(str) == s, "net_cost_eur"]
+            out[s] = (float(cost.iloc[0]) * 1e-6 if len(cost) else np.nan, np.nan, np.nan)
+    return out
+
+
+def _limits_with_room(values: list[float], room: float = 0.14) -> tuple[float, float]:
+    """Limits covering ``values`` and 0 with ``room`` (a share of the span, assumption: space for the
+    number labels) on each side."""
+    finite = [v for v in values if np.isfinite(v)] + [0.0]
+    lo, hi = min(finite), max(finite)
+    span = hi - lo if hi > lo else max(abs(hi), 1.0)
+    return lo - room * span, hi + room * span
+
+
+def cost_effect_figure(summary: pd.DataFrame, lang: str = "en", *, baseline: str,
+                       scenario_labels: dict[str, str] | None = None, metrics: list[str] | None = None,
+                       title: str = "") -> Figure:
+    """Net public cost against effect, one panel per key KPI, each scenario a numbered point.
+
+    x is the scenario's net public cost (EUR million) with its 95% interval, y its difference from
+    doing nothing at the horizon (shares in percentage points) with its 95% interval. A point is
+    blue for an improvement, orange for a worsening, and a hollow grey ring when the difference is
+    not distinguishable from doing nothing. Scenarios are numbered 1, 2, … in summary order (the
+    baseline left out); the key below the panels names them. Number labels are placed beside their
+    point where they overlap no other label or point (a deterministic search, measured with the
+    renderer); points that coincide share one label ("3,7").
+
+    Args:
+        summary: Comparison summary: ``scenario, metric, mean, lo, hi, diff, diff_lo, diff_hi,
+            distinguishable, better, net_cost_eur``; the rows of ``net_public_cost_eur`` give the cost.
+        lang: "en" or "nl".
+        baseline: The doing-nothing scenario (not drawn).
+        scenario_labels: Scenario name -> name in the key (default: the name).
+        metrics: KPIs to draw, in panel order (default: every metric of ``summary`` except
+            ``net_public_cost_eur``, in summary order).
+        title: Figure title; empty for none.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: for an unknown ``lang`` or a metric of ``metrics`` missing from ``summary``.
+    """
+    _lang_index(lang)
+    labels = scenario_labels or {}
+    names = [str(s) for s in pd.unique(summary["scenario"].astype(str)) if str(s) != baseline]
+    number = {s: i + 1 for i, s in enumerate(names)}
+    present = [str(m) for m in pd.unique(summary["metric"].astype(str))]
+    if metrics is None:
+        metrics = [m for m in present if m != "net_public_cost_eur"]
+    missing = [m for m in metrics if m not in present]
+    if missing:
+        raise ValueError(f"summary has no rows of {missing}")
+    costs = _scenario_costs_meur(summary, names)
+    x_lim = _limits_with_room([v for c in costs.values() for v in c])
+
+    n_panels = max(1, len(metrics))
+    ncols = min(3, n_panels)
+    nrows = -(-n_panels // ncols)
+    panel_w, panel_h = 3.7, 2.9
+    key_rows = -(-len(names) // 2) if names else 0     # two columns of "1 = name"
+    fig_w = max(panel_w * ncols, 2 * panel_w)   # at least two panels: the colour key is one line of ~7 inches
+    # the note wrapped to the figure (about 13 characters of 8.5 pt per inch, measured)
+    interval_note = textwrap.fill(_tc("interval_note", lang), int(13 * fig_w))
+    colour_key_h = 0.47 + 0.15 * interval_note.count("\n") + 0.15   # inches: note lines and the colour key
+    key_h = colour_key_h + 0.2 * (key_rows + 1) + 0.1
+    fig = Figure(figsize=(fig_w, panel_h * nrows + key_h + 0.4), layout="constrained")
+    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[panel_h] * nrows + [key_h])
+    axes = [fig.add_subplot(grid[k // ncols, k % ncols]) for k in range(nrows * ncols)]
+    drawn = []
+    for ax, metric in zip(axes, metrics):
+        points = _draw_cost_effect_panel(ax, summary[summary["metric"].astype(str) == metric], names, costs,
+                                         metric, lang)
+        ax.set_xlim(*x_lim)
+        drawn.append((ax, points))
+    for ax in axes[len(metrics):]:
+        ax.set_axis_off()
+    if not names:
+        axes[0].text(0.5, 0.5, _tc("no_scenarios", lang), transform=axes[0].transAxes, ha="center",
+                     va="center", fontsize=11, color="0.4")
+
+    key = fig.add_subplot(grid[nrows, :])
+    key.set_axis_off()
+    from matplotlib.lines import Line2D
+    colour_key = key.legend(
+        handles=[Line2D([], [], linestyle="none", marker="o", markersize=MARKER_SIZE_PT, color=c,
+                        markerfacecolor=f, markeredgecolor=c) for c, f in (
+            (IMPROVES_COLOUR, IMPROVES_COLOUR), (WORSENS_COLOUR, WORSENS_COLOUR),
+            (NOT_DISTINGUISHABLE_EDGE, "white"))],
+        labels=[_t("improves", lang), _t("worsens", lang), _t("not_distinguishable", lang)],
+        loc="upper center", ncol=3, fontsize=8.5, frameon=False, title=interval_note,
+        title_fontsize=8.5)
+    key.add_artist(colour_key)
+    if names:
+        blank = [Line2D([], [], linestyle="none")] * len(names)
+        entries = [f"{number[s]} = {labels.get(s, s)}" for s in names]
+        # column-major order of a two-column legend: 1..k left, k+1.. right
+        key.legend(blank, entries, loc="upper center", bbox_to_anchor=(0.5, 1.0 - colour_key_h / key_h), ncol=2 if len(names) > 1 else 1, fontsize=8.5,
+                   frameon=False, handlelength=0, handletextpad=0, columnspacing=3.0,
+                   title=_tc("scenario_numbers", lang), title_fontsize=8.5, alignment="left")
+    if title:
+        fig.suptitle(title)
+    _place_number_labels(fig, drawn, number)
+    return fig
+
+
+def _draw_cost_effect_panel(ax, rows: pd.DataFrame, names: list[str],
+                            costs: dict[str, tuple[float, float, float]], metric: str,
+                            lang: str) -> list[tuple[str, float, float]]:
+    """One KPI: a point with two error bars per scenario. Returns (scenario, x, y) of the drawn points."""
+    kind = metric_kind(metric)
+    scale = KIND_SCALE[kind]
+    by_scen = rows.drop_duplicates("scenario").set_index(rows.drop_duplicates("scenario")["scenario"].astype(str))
+    points, y_values = [], []
+    for scen in names:
+        if scen not in by_scen.index:
+            continue
+        row = by_scen.loc[scen]
+        y, y_lo, y_hi = (float(row[c]) * scale for c in ("diff", "diff_lo", "diff_hi"))
+        x, x_lo, x_hi = costs[scen]
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        if bool(row["distinguishable"]):
+            good = (y > 0) == (str(row["better"]) == "up")
+            edge = face = IMPROVES_COLOUR if good else WORSENS_COLOUR
+        else:
+            edge, face = NOT_DISTINGUISHABLE_EDGE, "white"
+        bar_colour = edge if face != "white" else "#b0b0b0"
+        xerr = [[x - x_lo], [x_hi - x]] if np.isfinite(x_lo) and np.isfinite(x_hi) else None
+        yerr = [[y - y_lo], [y_hi - y]] if np.isfinite(y_lo) and np.isfinite(y_hi) else None
+        ax.errorbar([x], [y], xerr=xerr, yerr=yerr, fmt="none", ecolor=bar_colour, elinewidth=0.9, zorder=2)
+        ax.plot([x], [y], linestyle="none", marker="o", markersize=MARKER_SIZE_PT, markerfacecolor=face,
+                markeredgecolor=edge, markeredgewidth=1.2, zorder=3, gid=f"scenario:{scen}")
+        points.append((scen, x, y))
+        y_values += [y, y_lo, y_hi]
+    ax.axhline(0.0, color="0.25", linewidth=0.8, zorder=1)
+    ax.set_ylim(*_limits_with_room(y_values))
+    ax.set_title(textwrap.fill(_kpi_title(metric, lang), 42), fontsize=9.5)
+    ax.set_ylabel(f"{_tc('diff_axis', lang)}\n({_tc(_diff_unit(kind), lang)})", fontsize=8)
+    ax.set_xlabel(_tc("cost_axis", lang), fontsize=8)
+    ax.tick_params(labelsize=7.5)
+    _number_axis(ax.xaxis, lang)
+    _number_axis(ax.yaxis, lang)
+    ax.grid(alpha=0.25, linewidth=0.6)
+    return points
+
+
+def _place_number_labels(fig: Figure, drawn: list, number: dict[str, int]) -> None:
+    """Write each point's scenario number beside it where it overlaps no other label, no point and
+    stays inside the panel.
+
+    The layout is computed first (a draw with an Agg renderer, which chooses no backend), then for
+    each panel the points are grouped (points closer than a marker diameter share one label,
+    "3,7") and each label tries offsets in ``_LABEL_DIRECTIONS`` on rings of growing distance, the
+    first free one wins (deterministic). The labels take no part in the layout, so the final draw
+    puts the panels where this one did.
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.transforms import Bbox
+
+    if not any(points for _, points in drawn):
+        return
+    renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi)
+    fig.draw(renderer)
+    px_per_pt = fig.dpi / 72.0
+    marker_r = MARKER_SIZE_PT / 2 * px_per_pt
+    font = FontProperties(size=LABEL_FONT_PT)
+    for ax, points in drawn:
+        frame = ax.get_window_extent(renderer)
+        xy = {s: ax.transData.transform((x, y)) for s, x, y in points}
+        groups: list[list[str]] = []
+        for s, _, _ in points:   # single-link grouping of coinciding markers, in scenario order
+            near = [g for g in groups if any(np.hypot(*(xy[s] - xy[o])) < 2 * marker_r for o in g)]
+            merged = [s] + [o for g in near for o in g]
+            groups = [g for g in groups if g not in near] + [sorted(merged, key=number.get)]
+        groups.sort(key=lambda g: number[g[0]])
+        obstacles = [Bbox.from_extents(*(p - marker_r - 1), *(p + marker_r + 1)) for p in xy.values()]
+        placed: list[Bbox] = []
+        for group in groups:
+            text = ",".join(str(number[s]) for s in group)
+            w, h, _ = renderer.get_text_width_height_descent(text, font, ismath=False)
+            centre = np.mean([xy[s] for s in group], axis=0)
+            best = None
+            for ring in range(1, _LABEL_RINGS + 1):
+                gap = marker_r + (2 + 4 * (ring - 1)) * px_per_pt
+                for dx, dy in _LABEL_DIRECTIONS:
+                    c = centre + (dx * (gap + w / 2), dy * (gap + h / 2))
+                    box = Bbox.from_extents(c[0] - w / 2 - 1, c[1] - h / 2 - 1, c[0] + w / 2 + 1, c[1] + h / 2 + 1)
+                    inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                              and box.y1 <= frame.y1)
+                    if best is None and inside:
+                        best = (c, box)   # fallback: the nearest spot inside the panel
+                    if inside and not any(box.overlaps(o) for o in placed + obstacles):
+                        best = (c, box)
+                        break
+                else:
+                    continue
+                break
+            if best is None:
+                c = centre + (gap + w / 2, 0)
+                best = (c, Bbox.from_extents(c[0] - w / 2, c[1] - h / 2, c[0] + w / 2, c[1] + h / 2))
+            c, box = best
+            placed.append(box)
+            offset_pt = (c - centre) / px_per_pt
+            anchor = ax.transData.inverted().transform(centre)
+            note = ax.annotate(text, xy=anchor, xytext=tuple(offset_pt), textcoords="offset points",
+                               ha="center", va="center", fontsize=LABEL_FONT_PT, color="0.1",
+                               annotation_clip=False, gid="scenario_number")
+            note.set_in_layout(False)   # the layout stays the one the positions were computed in
+
+
+def plot_cost_effect(summary: pd.DataFrame, path, lang: str = "en", *, baseline: str,
+                     scenario_labels: dict[str, str] | None = None, metrics: list[str] | None = None,
+                     title: str = "") -> Path:
+    """Write ``cost_effect_figure`` (same arguments) as a PNG at ``path``; returns the path written."""
+    return _shrink_png(_save_atomic(cost_effect_figure(summary, lang, baseline=baseline,
+                                                       scenario_labels=scenario_labels, metrics=metrics,
+                                                       title=title), path))
