@@ -12,11 +12,13 @@ chosen here and none is needed to write a PNG: a notebook keeps its own.
 """
 
 from sim.plots.common import LANGS, METRIC_LABELS, label, metric_kind
-from sim.plots.comparison import (TRAJECTORY_METRICS, effect_per_euro_figure, plot_effect_per_euro,
-                                  plot_key_trajectories, split_by_cost, trajectories_figure)
+from sim.plots.comparison import (TRAJECTORY_METRICS, cost_effect_figure, is_all_zero, plot_cost_effect,
+                                  plot_key_trajectories, plot_trajectory_panels, trajectories_figure,
+                                  trajectory_panels_figure)
 from sim.plots.kpis import kpis_figure, plot_kpis
-from sim.plots.maps import diffmap_figure, map_figure, plot_diffmap, plot_map, use_changes
+from sim.plots.maps import map_figure, plot_map, plot_probability_maps, probability_maps_figure
 
-__all__ = ["LANGS", "METRIC_LABELS", "TRAJECTORY_METRICS", "diffmap_figure", "effect_per_euro_figure",
-           "kpis_figure", "label", "map_figure", "metric_kind", "plot_diffmap", "plot_effect_per_euro",
-           "plot_key_trajectories", "plot_kpis", "plot_map", "split_by_cost", "trajectories_figure", "use_changes"]
+__all__ = ["LANGS", "METRIC_LABELS", "TRAJECTORY_METRICS", "cost_effect_figure", "is_all_zero", "kpis_figure",
+           "label", "map_figure", "metric_kind", "plot_cost_effect", "plot_key_trajectories", "plot_kpis", "plot_map",
+           "plot_probability_maps", "plot_trajectory_panels", "probability_maps_figure", "trajectories_figure",
+           "trajectory_panels_figure"]

@@ -105,115 +105,6 @@ def plot_key_trajectories(metrics: pd.DataFrame, path, lang: str = "en", *, base
                                             metric_names=metric_names, title=title), path)
 
 
-def split_by_cost(summary: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Split the scenarios of a comparison summary by net public cost.
-
-    Returns:
-        (scenarios with a positive net cost, scenarios without), each in order of appearance.
-    """
-    cost = summary.groupby("scenario", sort=False)["net_cost_eur"].first()
-    costly = [str(s) for s, c in cost.items() if pd.notna(c) and c > 0]
-    return costly, [str(s) for s in cost.index if str(s) not in costly]
-
-
-def effect_per_euro_figure(summary: pd.DataFrame, lang: str = "en", *, baseline: str | None = None,
-                           scenario_labels: dict[str, str] | None = None, title: str = "") -> Figure:
-    """Draw, per key KPI, horizontal bars of the effect per EUR million net public cost per scenario.
-
-    Bars are blue for an improvement, orange for a worsening and grey when the
-    effect is not distinguishable from doing nothing. Scenarios without a
-    positive net cost are left out and named in a note. The net cost itself is
-    not a panel.
-
-    Args:
-        summary: Comparison summary with ``scenario``, ``metric``, ``per_meur``, ``distinguishable``,
-            ``better`` ("up"/"down"), ``net_cost_eur``.
-        lang: "en" or "nl".
-        baseline: The baseline scenario (never drawn).
-        scenario_labels: Scenario name -> bar label (default: the name).
-        title: Figure title; empty for none.
-
-    Returns:
-        The figure.
-    """
-    _lang_index(lang)
-    labels = scenario_labels or {}
-    costly, free = split_by_cost(summary)
-    costly = [s for s in costly if s != baseline]
-    free = [s for s in free if s != baseline]
-    metrics = [m for m in pd.unique(summary["metric"]) if m != "net_public_cost_eur"]
-    panels = metrics if costly else []
-    ncols = 3 if len(panels) > 4 else max(1, len(panels))
-    nrows = max(1, -(-len(panels) // ncols))
-    panel_h = 0.3 * len(costly) + 1.1
-    fig = Figure(figsize=(4.0 * ncols + 2.5, panel_h * nrows + 1.8), layout="constrained")
-    # A last, axis-less row holds the colour key and the note: constrained layout keeps it clear of the panels.
-    grid = fig.add_gridspec(nrows + 1, ncols, height_ratios=[panel_h] * nrows + [0.8])
-    axes = []
-    for k in range(nrows * ncols):
-        # one shared scenario axis: the labels are written once, left of each row
-        ax = fig.add_subplot(grid[k // ncols, k % ncols], sharey=axes[0] if axes else None)
-        if k % ncols:
-            ax.tick_params(labelleft=False)
-        axes.append(ax)
-    for ax, metric in zip(axes, panels):
-        _draw_effect_panel(ax, summary[summary["metric"] == metric], costly, labels, metric, lang)
-    for ax in axes[len(panels):]:
-        ax.set_axis_off()
-    key = fig.add_subplot(grid[nrows, :])
-    key.set_axis_off()
-    if not costly:
-        axes[0].text(0.5, 0.5, _t("no_costly_scenario", lang), ha="center", va="center", fontsize=11, color="0.4",
-                     transform=axes[0].transAxes)
-    else:
-        key.legend(handles=[Patch(facecolor=c, edgecolor="0.3", label=_t(k, lang)) for c, k in (
-            (IMPROVES_COLOUR, "improves"), (WORSENS_COLOUR, "worsens"), (UNCLEAR_COLOUR, "not_distinguishable"))],
-            loc="upper center", ncol=3, fontsize=9, frameon=False)
-    if free:
-        names = ", ".join(labels.get(s, s) for s in free)
-        key.text(0.5, 0.15, _t("skipped_no_cost", lang).format(names=names), fontsize=9, color="0.3",
-                 ha="center", va="center", wrap=True, transform=key.transAxes)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def plot_effect_per_euro(summary: pd.DataFrame, path, lang: str = "en", *, baseline: str | None = None,
-                         scenario_labels: dict[str, str] | None = None, title: str = "") -> Path:
-    """Write ``effect_per_euro_figure`` (same arguments) as a PNG at ``path``; returns the path written."""
-    return _save_atomic(effect_per_euro_figure(summary, lang, baseline=baseline, scenario_labels=scenario_labels,
-                                               title=title), path)
-
-
-def _draw_effect_panel(ax, rows: pd.DataFrame, scenarios: list[str], labels: dict[str, str], metric: str,
-                       lang: str) -> None:
-    """One KPI: a horizontal bar per scenario (top to bottom in ``scenarios`` order)."""
-    kind = metric_kind(metric)
-    by_scen = rows.set_index("scenario")
-    values, colours = [], []
-    for scen in scenarios:
-        row = by_scen.loc[scen] if scen in by_scen.index else None
-        value = float(row["per_meur"]) * KIND_SCALE[kind] if row is not None and pd.notna(row["per_meur"]) else 0.0
-        values.append(value)
-        if row is None or not bool(row["distinguishable"]):
-            colours.append(UNCLEAR_COLOUR)
-        else:
-            good = (value > 0) == (str(row["better"]) == "up")
-            colours.append(IMPROVES_COLOUR if good else WORSENS_COLOUR)
-    y = np.arange(len(scenarios))[::-1]  # first scenario on top (no invert_yaxis: the y axis is shared)
-    ax.barh(y, values, color=colours, edgecolor="0.3", linewidth=0.5)
-    ax.axvline(0.0, color="0.2", linewidth=0.8)
-    ticks = ["\n".join(textwrap.fill(line, 34) for line in labels.get(s, s).split("\n")) for s in scenarios]
-    ax.set_yticks(y, ticks, fontsize=8)
-    ax.set_ylim(-0.6, len(scenarios) - 0.4)
-    ax.set_title(label(metric, lang), fontsize=10)
-    ax.set_xlabel(_t(f"per_meur_{kind}", lang), fontsize=8)
-    ax.tick_params(axis="x", labelsize=8)
-    _number_axis(ax.xaxis, lang)
-    ax.grid(axis="x", alpha=0.3)
-
-
-
 # =========================================================================== small multiples and cost-effect
 #
 # The workshop report's charts for a non-modeller: one figure per KPI with one small panel per
@@ -457,35 +348,7 @@ def plot_trajectory_panels(metrics: pd.DataFrame, path, metric: str, lang: str =
     """
     fig = trajectory_panels_figure(metrics, metric, lang, baseline=baseline, scenario_labels=scenario_labels,
                                    title=title)
-    return None if fig is None else _shrink_png(_save_atomic(fig, path))
-
-
-def _shrink_png(path: Path) -> Path:
-    """Rewrite the PNG at ``path`` with a palette of 256 colours (atomically: temp file, ``os.replace``).
-
-    A chart has few colours but antialiased text and lines give it thousands; a palette PNG of a
-    10-panel figure is ~35 KB instead of ~110 KB and looks the same (measured on synthetic data;
-    the report of ~10 such figures must stay below 2 MB). The figure's white background is opaque,
-    so dropping the alpha channel loses nothing.
-    """
-    import os
-    import tempfile
-
-    from PIL import Image   # a dependency of matplotlib
-
-    with Image.open(path) as im:
-        small = im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)   # as _save_atomic: a chart is for everyone who may read the folder
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            small.save(fh, format="PNG", optimize=True)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return None if fig is None else _save_atomic(fig, path, palette=True)
 
 
 NOT_DISTINGUISHABLE_EDGE = "#8c8c8c"   # hollow marker: UNCLEAR_COLOUR (#cccccc) is too light for a thin ring
@@ -730,6 +593,6 @@ def plot_cost_effect(summary: pd.DataFrame, path, lang: str = "en", *, baseline:
                      scenario_labels: dict[str, str] | None = None, metrics: list[str] | None = None,
                      title: str = "") -> Path:
     """Write ``cost_effect_figure`` (same arguments) as a PNG at ``path``; returns the path written."""
-    return _shrink_png(_save_atomic(cost_effect_figure(summary, lang, baseline=baseline,
-                                                       scenario_labels=scenario_labels, metrics=metrics,
-                                                       title=title), path))
+    fig = cost_effect_figure(summary, lang, baseline=baseline, scenario_labels=scenario_labels, metrics=metrics,
+                             title=title)
+    return _save_atomic(fig, path, palette=True)

@@ -11,7 +11,6 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-from matplotlib.collections import LineCollection
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -131,83 +130,6 @@ def plot_map(snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
     return _save_atomic(map_figure(snapshot, title, lang), path)
 
 
-UNCHANGED_COLOUR = "#e2e2e2"  # light grey; changed cells also get an outline, so "became vacant" stays visible
-
-
-def use_changes(snapshot: dict, baseline_snapshot: dict) -> np.ndarray:
-    """Return a boolean grid: parcels whose use differs from the baseline snapshot.
-
-    Raises:
-        ValueError: if a snapshot is inconsistent or the two grids (shape or land) differ.
-    """
-    use, land, _ = _check_snapshot(snapshot)
-    base_use, base_land, _ = _check_snapshot(baseline_snapshot)
-    if use.shape != base_use.shape or not np.array_equal(land, base_land):
-        raise ValueError("the scenario and baseline snapshots are not the same city (grid or land differs)")
-    return (land == LAND_PARCEL) & (use != base_use)
-
-
-def _outline_segments(mask: np.ndarray) -> list[tuple[tuple[float, float], tuple[float, float]]]:
-    """Line segments (imshow pixel coordinates) along the border of the True cells of ``mask``."""
-    padded = np.pad(mask, 1, constant_values=False)
-    segments = []
-    rows, cols = np.nonzero(padded[1:-1, 1:] != padded[1:-1, :-1])  # vertical edges left of column ``cols``
-    segments += [((c - 0.5, r - 0.5), (c - 0.5, r + 0.5)) for r, c in zip(rows, cols)]
-    rows, cols = np.nonzero(padded[1:, 1:-1] != padded[:-1, 1:-1])  # horizontal edges above row ``rows``
-    segments += [((c - 0.5, r - 0.5), (c + 0.5, r - 0.5)) for r, c in zip(rows, cols)]
-    return segments
-
-
-def diffmap_figure(snapshot: dict, baseline_snapshot: dict, title: str = "", lang: str = "en") -> Figure:
-    """Draw where a scenario's end-state land use differs from the baseline's.
-
-    Changed parcels take the colour of their new use and are outlined;
-    unchanged parcels are light grey; public space is coloured as in ``plot_map``.
-
-    Args:
-        snapshot: The scenario's snapshot (``use``, ``land``, ``street_class``).
-        baseline_snapshot: The baseline's snapshot of the same city.
-        title: Figure title; empty for none.
-        lang: "en" or "nl".
-
-    Returns:
-        The figure (8.5 × 8.8 inches).
-
-    Raises:
-        ValueError: as ``use_changes``, or for an unknown ``lang``.
-    """
-    i = _lang_index(lang)
-    changed = use_changes(snapshot, baseline_snapshot)
-    use, land, _ = _check_snapshot(snapshot)
-    unchanged_code = N_USES
-    img = np.where(land == LAND_PARCEL, np.where(changed, use, unchanged_code), N_USES + 1 + land)
-    colours = [u.colour for u in USES] + [UNCHANGED_COLOUR] + [t.colour for t in LAND_TYPES]
-    fig = Figure(figsize=(8.5, 8.8), layout="constrained")
-    ax = fig.subplots()
-    ax.imshow(img, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(colours) - 0.5, interpolation="nearest")
-    ax.add_collection(LineCollection(_outline_segments(changed), colors="#222222", linewidths=0.7))
-    new_uses = sorted(set(use[changed].tolist()))
-    handles = [Patch(facecolor=USES[c].colour, edgecolor="#222222", label=(USES[c].label_en, USES[c].label_nl)[i])
-               for c in new_uses]
-    handles.append(Patch(facecolor=UNCHANGED_COLOUR, edgecolor="0.6", label=_t("unchanged", lang)))
-    handles += _public_space_patches(land, lang)
-    n_parcels = int((land == LAND_PARCEL).sum())
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_title(_t("diff_count", lang).format(n=int(changed.sum()), total=n_parcels), fontsize=9)
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=3, fontsize=8,
-              frameon=False, handlelength=1.2, columnspacing=1.0,
-              title=_t("new_use", lang), title_fontsize=9)
-    if title:
-        fig.suptitle(title)
-    return fig
-
-
-def plot_diffmap(snapshot: dict, baseline_snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
-    """Write ``diffmap_figure(snapshot, baseline_snapshot, title, lang)`` as a PNG at ``path``;
-    returns the path written. Raises as ``diffmap_figure``."""
-    return _save_atomic(diffmap_figure(snapshot, baseline_snapshot, title, lang), path)
-
 
 
 # --------------------------------------------------------------------------- probability maps
@@ -323,3 +245,13 @@ def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarr
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
+
+
+def plot_probability_maps(probabilities: dict[str, np.ndarray], land: np.ndarray, applies: dict[str, np.ndarray],
+                          n_replicates: int, path, lang: str = "en", *,
+                          differences: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                          title: str = "") -> Path:
+    """Write ``probability_maps_figure`` (same arguments) as a palette PNG at ``path``; returns the path."""
+    fig = probability_maps_figure(probabilities, land, applies, n_replicates, lang, differences=differences,
+                                  title=title)
+    return _save_atomic(fig, path, palette=True)

@@ -584,14 +584,8 @@ def _safe_name(name: str) -> str:
 
 
 def _png(fig, path: Path) -> Path:
-    """Write ``fig`` as a PNG with a 256-colour palette (Pillow, which matplotlib already needs): a
-    third of the size of a full-colour PNG at no visible loss, so the report stays small."""
-    from PIL import Image
-    plots.common._save_atomic(fig, path)
-    with Image.open(path) as img:
-        small = img.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    _write_bytes_atomic(path, lambda fh: small.save(fh, format="PNG", optimize=True))
-    return path
+    """A palette PNG (a third of the size, no visible loss): the report stays under 2 MB."""
+    return plots.common._save_atomic(fig, path, palette=True)
 
 
 def _cost_effect_chart(plots_dir: Path, summary: pd.DataFrame, baseline: str, short: dict[str, str], lang: str,
@@ -599,7 +593,12 @@ def _cost_effect_chart(plots_dir: Path, summary: pd.DataFrame, baseline: str, sh
     from sim.plots.comparison import cost_effect_figure
     if summary[summary["scenario"] != baseline].empty:
         return []
-    fig = cost_effect_figure(summary, lang, baseline=baseline, scenario_labels=short)
+    # a KPI at 0 in every run would be a row of grey rings at 0: the trajectories section names it
+    shown = [m for m in _metric_order(summary) if m != "net_public_cost_eur"
+             and not (summary.loc[summary["metric"] == m, ["mean", "lo", "hi"]].fillna(0) == 0).all().all()]
+    if not shown:
+        return []
+    fig = cost_effect_figure(summary, lang, baseline=baseline, scenario_labels=short, metrics=shown)
     return [(_t("fig_cost_effect", lang), _png(fig, plots_dir / f"cost_effect{suffix}.png"), "")]
 
 
