@@ -335,7 +335,7 @@ def _run(args: argparse.Namespace) -> int:
 # Console text of `regie run` and `regie compare` -> (English, Dutch); error messages stay English.
 CONSOLE_TEXT: dict[str, tuple[str, str]] = {
     "running": ("Running {name}: {years} {years_word}, {steps} {steps_word}, seed {seed}",
-                "Simulatie van {name}: {years} jaar, {steps} {steps_word}, seed {seed}"),
+                "Simulatie van {name}: {years} {years_word}, {steps} {steps_word}, seed {seed}"),
     "year": ("year", "jaar"),
     "years": ("years", "jaar"),
     "step": ("step", "stap"),
