@@ -69,7 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="results folder (default: results/<scenario name>/<run id>/)")
     run.add_argument("--horizon-years", type=_int_in(1, 100), default=None,
                      help="override the scenario's horizon (years, 1..100)")
-    run.add_argument("--lang", choices=["en", "nl"], default="en", help="language of plot labels (default: en)")
+    run.add_argument("--lang", choices=["en", "nl"], default="en",
+                     help="language of the console summary and the plots (default: en; Dutch plots are "
+                          "written as plots/*.nl.png)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -197,14 +199,14 @@ def _compare(args: argparse.Namespace) -> int:
         print(_write_error(e), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("interrupted: finished runs are kept; run the same command with --resume to continue",
-              file=sys.stderr)
+        print(_say("interrupted", args.lang), file=sys.stderr)
         return 130
+    from sim.numbers import format_number
     n_runs = result.metrics.groupby(["scenario", "replicate"]).ngroups
-    print(f"{n_runs} runs ({result.new_runs} run now) in {result.wall_seconds:.0f} s; "
-          f"report: {result.out_dir / 'report.html'}")
+    print(_say("compared", args.lang, runs=n_runs, new=result.new_runs, path=result.out_dir / "report.html",
+               seconds=format_number(result.wall_seconds, args.lang, decimals=0)))
     if result.failures:
-        print(f"{len(result.failures)} run(s) failed; see summary.md and runs/*/*.error.txt", file=sys.stderr)
+        print(_say("failed", args.lang, n=len(result.failures)), file=sys.stderr)
     return 0
 
 
@@ -306,8 +308,10 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as e:
         print(f"--out {out}: cannot write there: {e.strerror or e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print(f"Running {scenario.name}: {scenario.horizon_years} years, {scenario.n_steps} steps, seed {seed}",
-          file=sys.stderr)
+    years, steps = scenario.horizon_years, scenario.n_steps
+    print(_say("running", args.lang, name=scenario.name, years=years, steps=steps, seed=seed,
+               years_word=_say("year" if years == 1 else "years", args.lang),
+               steps_word=_say("step" if steps == 1 else "steps", args.lang)), file=sys.stderr)
     try:
         result = simulate(scenario, seed=seed, progress=not args.quiet)
     except BaseException:
@@ -321,46 +325,94 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as e:
         print(f"{out}: cannot write results: {e.strerror or e}; nothing was changed there", file=sys.stderr)
         return 1
+    from sim.numbers import format_number
     print(summary_table(result.metrics, lang=args.lang))
-    print(f"\nResults: {path}  ({result.wall_seconds:.1f} s)")
+    seconds = format_number(result.wall_seconds, args.lang, decimals=1)
+    print("\n" + _say("results", args.lang, path=path, seconds=seconds))
     return 0
 
 
-def summary_table(metrics, lang: str = "en") -> str:
-    """Key KPIs at the start and at the horizon, as an aligned text table."""
-    from sim.kpis import KEY_METRICS
+# Console text of `regie run` and `regie compare` -> (English, Dutch); error messages stay English.
+CONSOLE_TEXT: dict[str, tuple[str, str]] = {
+    "running": ("Running {name}: {years} {years_word}, {steps} {steps_word}, seed {seed}",
+                "Simulatie van {name}: {years} {years_word}, {steps} {steps_word}, seed {seed}"),
+    "year": ("year", "jaar"),
+    "years": ("years", "jaar"),
+    "step": ("step", "stap"),
+    "steps": ("steps", "stappen"),
+    "results": ("Results: {path}  ({seconds} s)", "Resultaten: {path}  ({seconds} s)"),
+    "col_kpi": ("KPI", "Indicator"),
+    "col_change": ("change", "verschil"),
+    "cumulative": ("cumulative", "cumulatief"),
+    "compared": ("{runs} runs ({new} run now) in {seconds} s; report: {path}",
+                 "{runs} simulaties ({new} nu uitgevoerd) in {seconds} s; rapport: {path}"),
+    "failed": ("{n} run(s) failed; see summary.md and runs/*/*.error.txt",
+               "{n} simulatie(s) mislukt; zie summary.md en runs/*/*.error.txt"),
+    "interrupted": ("interrupted: finished runs are kept; run the same command with --resume to continue",
+                    "onderbroken: afgeronde simulaties blijven bewaard; voer hetzelfde commando opnieuw uit "
+                    "met --resume om verder te gaan"),
+}
+
+
+def _say(key: str, lang: str, **values) -> str:
+    """The console text ``key`` in ``lang``, with ``values`` filled in."""
+    return CONSOLE_TEXT[key][("en", "nl").index(lang)].format(**values)
+
+
+# Metrics counted since the start of the run rather than at each step (sim/kpis.py: conversions,
+# detected fronts, the net public cost and cash): the console says so where the label does not.
+CUMULATIVE_METRICS = frozenset({"conversions_total", "conversions_housing", "conversions_change_of_use",
+                                "fronts_detected", "net_public_cost_eur", "net_public_cash_eur"})
+
+
+def console_label(metric: str, lang: str = "en") -> str:
+    """The KPI's label for the console: without its unit in brackets (the numbers carry it) and
+    marked cumulative when the metric is counted since the start and the label does not say so."""
     from sim.plots import label
+
+    text = label(metric, lang)
+    for unit in (" (EUR)", " (m²)"):
+        text = text.removesuffix(unit)
+    word = _say("cumulative", lang)
+    if metric in CUMULATIVE_METRICS and word not in text.lower():
+        text = f"{text}, {word}"
+    return text
+
+
+def summary_table(metrics, lang: str = "en") -> str:
+    """Key KPIs at the start and at the horizon, as an aligned text table in ``lang``.
+
+    Levels in the metric's own form (share in %, euros in millions or billions, counts whole),
+    the change of a share in percentage points; numbers in the language's style (sim.numbers).
+    """
+    from sim.kpis import KEY_METRICS
+    from sim.numbers import decimals_for, format_number
+    from sim.plots import metric_kind
 
     first, last = metrics["step"].min(), metrics["step"].max()
     wide = metrics[metrics["step"].isin([first, last])].pivot_table(
         index="metric", columns="step", values="value", observed=True)
     y0, y1 = metrics["year"].min(), metrics["year"].max()
-    head = ("KPI" if lang == "en" else "Indicator", f"{y0:.0f}", f"{y1:.0f}", "change" if lang == "en" else "verschil")
+    head = (_say("col_kpi", lang), f"{y0:.0f}", f"{y1:.0f}", _say("col_change", lang))
     rows = []
     for m in KEY_METRICS:
         if m not in wide.index:
             continue
         a, b = wide.loc[m, first], wide.loc[m, last]
-        rows.append((label(m, lang), _fmt(m, a), _fmt(m, b), _fmt(m, b - a, sign=True)))
+        kind = metric_kind(m)
+        change_kind = "points" if kind == "share" else kind
+        if kind == "eur":      # each amount on its own: millions or billions
+            d = None
+        elif kind == "count":  # one run counts whole things
+            d = 0
+        else:                  # a row shares its decimals, enough to show the change in the levels too
+            d = max(decimals_for([a, b], kind), decimals_for([b - a], change_kind))
+        rows.append((console_label(m, lang), format_number(a, lang, kind, decimals=d),
+                     format_number(b, lang, kind, decimals=d),
+                     format_number(b - a, lang, change_kind, decimals=d, signed=True)))
     w = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
     line = lambda r: f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}"  # noqa: E731
     return "\n".join([line(head), "  ".join("-" * x for x in w)] + [line(r) for r in rows])
-
-
-COUNT_METRICS = ("households", "residents", "dwellings_occupied", "fronts_active", "fronts_detected",
-                 "conversions_total", "businesses", "business_entries", "business_exits")
-
-
-def _fmt(metric: str, v: float, sign: bool = False) -> str:
-    """Shares in percent (changes in percentage points), euros in millions, counts whole."""
-    s = "+" if sign else ""
-    if metric.startswith(("vacancy", "longterm", "share_", "rent_burden", "condition_poor")):
-        return f"{100 * v:{s}.1f} pt" if sign else f"{100 * v:.1f}%"
-    if metric.endswith("_eur"):
-        return f"{v / 1e6:{s},.1f}M"
-    if metric in COUNT_METRICS or metric.endswith("_m2"):
-        return f"{v:{s},.0f}"
-    return f"{v:{s},.2f}"
 
 
 if __name__ == "__main__":

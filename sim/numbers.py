@@ -1,6 +1,7 @@
 """Numbers in English or Dutch: shares in %, differences of shares in percentage points, euros
-in millions, with the language's decimal mark ("12.3%" / "12,3%", "EUR 0.3 million" / "€ 0,3
-miljoen"). Shared by the report, the console output and the charts of a comparison."""
+in millions (a lone amount of a billion or more in billions), with the language's decimal mark
+("12.3%" / "12,3%", "EUR 0.3 million" / "€ 0,3 miljoen", "EUR 2.3 billion" / "€ 2,3 miljard").
+Shared by the report, the console output and the charts of a comparison."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ MINUS = "\u2212"  # a real minus sign: a hyphen is easy to miss in a table
 _SCALE = {"plain": 1.0, "index": 1.0, "count": 1.0, "m2": 1.0, "share": 100.0, "points": 100.0, "eur": 1e-6}
 _UNIT = {"plain": ("", ""), "index": ("", ""), "count": ("", ""), "m2": (" m²", " m²"), "share": ("%", "%"),
          "points": (" points", " procentpunt")}
+# Euros from a billion up read as billions ("EUR 2.3 billion", not "EUR 2,300 million"): a property
+# stock or a large city's cost runs into billions (presentation choice).
+BILLION_EUR = 1e9
+_EUR_WORD = {"million": ("million", "miljoen"), "billion": ("billion", "miljard")}
 
 
 def decimals_for(values: Iterable[float], kind: str) -> int:
@@ -44,8 +49,14 @@ def format_number(value: float, lang: str = "en", kind: str = "plain", *, decima
         signed: Put "+" before positive values (for differences).
         unit: Append (or for euros wrap in) the unit.
 
+    Euros of a billion or more are shown in billions ("EUR 2.3 billion" / "€ 2,3 miljard") when
+    ``decimals`` is not given. With ``decimals`` the value is one of a group that shares
+    ``decimals_for`` (a mean and its interval, whose bounds may be printed without unit), so
+    it stays in millions like the rest of its group.
+
     Returns:
-        The text, e.g. "−2.1 points", "€ 0,3 miljoen", "12.345 m²"; "–" for NaN or None.
+        The text, e.g. "−2.1 points", "€ 0,3 miljoen", "€ 2,3 miljard", "12.345 m²"; "–" for
+        NaN or None.
     """
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
@@ -54,8 +65,15 @@ def format_number(value: float, lang: str = "en", kind: str = "plain", *, decima
         raise ValueError(f"unknown number kind {kind!r}")
     if value is None or not math.isfinite(float(value)):
         return "–"
-    x = float(value) * _SCALE[kind]
-    d = decimals_for([value], kind) if decimals is None else decimals
+    # from 999.5 million up: in whole millions that would read "1,000 million"
+    billions = kind == "eur" and decimals is None and abs(float(value)) >= BILLION_EUR - 0.5e6
+    x = float(value) / BILLION_EUR if billions else float(value) * _SCALE[kind]
+    if decimals is not None:
+        d = decimals
+    elif billions:   # the millions rule applied to the number of billions: 2.3, 14.5, 120
+        d = decimals_for([x * 1e6], kind)
+    else:
+        d = decimals_for([value], kind)
     body = f"{abs(x):,.{d}f}"
     if lang == "nl":
         body = body.translate(str.maketrans(",.", ".,"))
@@ -63,5 +81,5 @@ def format_number(value: float, lang: str = "en", kind: str = "plain", *, decima
     if not unit:
         return sign + body
     if kind == "eur":
-        return f"{sign}{('EUR ', '€ ')[i]}{body} {('million', 'miljoen')[i]}"
+        return f"{sign}{('EUR ', '€ ')[i]}{body} {_EUR_WORD['billion' if billions else 'million'][i]}"
     return sign + body + _UNIT[kind][i]

@@ -247,7 +247,9 @@ def write_run(result: Run, out_dir: Path, source: str | None = None, plots: bool
     which is renamed into place at the end, so an interrupted run leaves no half-written
     results. ``out_dir`` must pass ``check_out_folder`` (checked again here, just before the
     rename): an earlier folder of the same run (same scenario and seed: same data) is replaced,
-    nothing else ever is.
+    nothing else ever is; its plots in other languages than ``lang`` are kept when the same code
+    drew them. Plots are ``plots/map_start.png``, ``map_end.png`` and ``kpis.png`` in English,
+    ``plots/*.nl.png`` in Dutch (``plot_file_name``).
     """
     out_dir = Path(out_dir)
     check_out_folder(out_dir, result.run_id)
@@ -257,9 +259,11 @@ def write_run(result: Run, out_dir: Path, source: str | None = None, plots: bool
         np.savez_compressed(tmp / "snapshots.npz", **result.snapshots)
         if plots:
             _plots(result, tmp / "plots", lang)
-        (tmp / "manifest.json").write_text(json.dumps(manifest(result, source), indent=2))
+        man = manifest(result, source)
+        (tmp / "manifest.json").write_text(json.dumps(man, indent=2))
         check_out_folder(out_dir, result.run_id)   # nothing else appeared there while we ran
         if out_dir.is_dir() and any(out_dir.iterdir()):
+            _keep_other_language_plots(out_dir, tmp, lang, man)
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
             os.replace(out_dir, old / "run")
             os.replace(tmp, out_dir)
@@ -274,6 +278,39 @@ def write_run(result: Run, out_dir: Path, source: str | None = None, plots: bool
     return out_dir
 
 
+def plot_file_name(stem: str, lang: str = "en") -> str:
+    """File name of a run plot in ``lang``: English ``kpis.png``, Dutch ``kpis.nl.png``, so that
+    a run drawn in both languages keeps both."""
+    return f"{stem}.png" if lang == "en" else f"{stem}.{lang}.png"
+
+
+def plot_language(file_name: str) -> str:
+    """The language of a run plot from its file name (``plot_file_name`` reversed)."""
+    from sim.plots import LANGS
+    parts = file_name.split(".")
+    return parts[-2] if len(parts) >= 3 and parts[-2] in LANGS else "en"
+
+
+def _keep_other_language_plots(earlier: Path, tmp: Path, lang: str, man: dict) -> None:
+    """Copy into ``tmp`` the plots in other languages than ``lang`` of the earlier result in
+    ``earlier`` that ``tmp`` replaces, so that a Dutch rerun keeps the English plots and the
+    other way round. The earlier result is of the same run (``check_out_folder``: same scenario
+    and seed); only plots drawn by the same code (package version and git commit in its
+    manifest) are kept, since other code may have drawn other data."""
+    try:
+        before = json.loads((earlier / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return
+    if any(before.get(k) != man[k] for k in ("run_id", "package_version", "git_commit")):
+        return
+    keep = [p for p in sorted((earlier / "plots").glob("*.png")) if plot_language(p.name) != lang]
+    if keep:
+        (tmp / "plots").mkdir(exist_ok=True)
+    for p in keep:
+        if not (tmp / "plots" / p.name).exists():
+            shutil.copy2(p, tmp / "plots" / p.name)
+
+
 def _plots(result: Run, folder: Path, lang: str) -> None:
     from sim import plots
     folder.mkdir(parents=True, exist_ok=True)
@@ -281,8 +318,9 @@ def _plots(result: Run, folder: Path, lang: str) -> None:
     years = s["year"]
     for idx, name in ((0, "map_start"), (-1, "map_end")):
         snap = {k: s[k][idx] for k in ("use", "land", "street_class")}
-        plots.plot_map(snap, folder / f"{name}.png", title=f"{result.scenario.name} — {int(years[idx])}", lang=lang)
-    plots.plot_kpis(result.metrics, folder / "kpis.png", lang=lang, title=result.scenario.name)
+        plots.plot_map(snap, folder / plot_file_name(name, lang), title=f"{result.scenario.name} — {int(years[idx])}",
+                       lang=lang)
+    plots.plot_kpis(result.metrics, folder / plot_file_name("kpis", lang), lang=lang, title=result.scenario.name)
 
 
 def read_snapshots(path: Path) -> dict[str, np.ndarray]:

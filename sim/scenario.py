@@ -676,7 +676,9 @@ class Scenario(Strict):
                              "letter or digit, at most 100 characters")
         return v
     description: str = ""
-    """What the scenario represents."""
+    """What the scenario represents (English; shown in English reports)."""
+    description_nl: str = ""
+    """The same in Dutch, for Dutch reports and workshop material ("" = none). A file that sets its own ``description`` does not inherit the ``description_nl`` of its ``base:``: that text describes the base."""
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] = 20250101
     """Root seed of a run (`regie run --seed` overrides it); comparisons and sweeps derive replicate seeds from it with SeedSequence.spawn."""
     start_year: Annotated[int, Field(ge=1990, le=2100)] = 2025
@@ -1039,7 +1041,10 @@ def load_resolved(path: Path, _chain: tuple[Path, ...] = ()) -> dict:
         raise ScenarioError([f"{path}: base: circular reference to {base}"])
     if not found:
         raise ScenarioError([f"{path}: base: file not found: {base}"])
-    return deep_merge(load_resolved(base_path, _chain + (path.resolve(),)), data)
+    merged = deep_merge(load_resolved(base_path, _chain + (path.resolve(),)), data)
+    if "description" in data and "description_nl" not in data:
+        merged.pop("description_nl", None)   # the base's Dutch text describes the base, not this file
+    return merged
 
 
 def deep_merge(base: dict, over: dict) -> dict:
