@@ -79,7 +79,7 @@ def test_api_doc_describes_every_public_name_with_its_signature():
 def test_api_doc_names_figure_functions_that_exist():
     import sim.plots
     named = re.findall(r"`(\w+_figure)\(", API_DOC)
-    assert len(named) == 5 and all(callable(getattr(sim.plots, n, None)) for n in named), named
+    assert len(named) == 6 and all(callable(getattr(sim.plots, n, None)) for n in named), named
 
 
 def test_api_doc_lists_every_parcel_array_with_its_dtype():

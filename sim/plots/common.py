@@ -48,15 +48,15 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
                              "Aandeel panden in slechte staat van onderhoud"),
     "fronts_active": ("Active criminal front businesses", "Actieve dekmantelbedrijven (ondermijning)"),
     "fronts_detected": ("Criminal front businesses detected (cumulative since the start)",
-                        "Opgespoorde dekmantelbedrijven (opgeteld sinds de start)"),
+                        "Opgespoorde dekmantelbedrijven (cumulatief sinds de start)"),
     "business_entries": ("Business openings", "Nieuwe vestigingen"),
     "business_exits": ("Business closures", "Bedrijfsbeëindigingen"),
-    "conversions_total": ("Conversions (cumulative since the start)", "Transformaties (opgeteld sinds de start)"),
+    "conversions_total": ("Conversions (cumulative since the start)", "Transformaties (cumulatief sinds de start)"),
     "owner_value_eur": ("Property value to owners (EUR)", "Vastgoedwaarde eigenaren (EUR)"),
     "municipal_spend_eur": ("Municipal spending in the step (EUR)", "Gemeentelijke uitgaven in de stap (EUR)"),
     "municipal_income_eur": ("Municipal income in the step (EUR)", "Gemeentelijke inkomsten in de stap (EUR)"),
     "net_public_cost_eur": ("Net public cost (cumulative since the start, EUR)",
-                            "Netto publieke kosten (opgeteld sinds de start, EUR)"),
+                            "Netto publieke kosten (cumulatief sinds de start, EUR)"),
 }
 
 
