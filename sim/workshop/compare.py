@@ -437,7 +437,10 @@ def end_states(out_dir: Path, scenario_name: str, replicates: Sequence[int]) -> 
       poor / parcels).
     - ``condition`` (float32, 0..1, stored at float16 precision) and ``use`` (int8, use codes).
 
-    and ``land`` and ``street_class`` (2-D, int8) of the first replicate.
+    and ``land`` and ``street_class`` (2-D, int8) of the first replicate. ``land`` is the same in
+    every replicate; ``street_class`` differs a little (the rings of street classes wobble with
+    the seed: 30-35 of 2,304 cells between replicates of a 48-cell city), and which parcels are
+    commercial units differs between replicates (``unit``).
 
     Raises:
         CompareError: for a run without an end-state file (missing, or written before end
