@@ -81,12 +81,19 @@ def _parser() -> argparse.ArgumentParser:
                                       "self-contained report.html. The first scenario is the reference "
                                       "(doing nothing). Ctrl-C keeps finished runs; --resume continues.")
     cmp_.add_argument("scenarios", nargs="+", help="scenario YAML files; the first is the baseline")
-    cmp_.add_argument("--replicates", type=_int_in(1, 1000), default=20, help="replicates per scenario (default 20)")
+    cmp_.add_argument("--replicates", type=_int_in(1, 1000), default=20,
+                      help="replicates per scenario (default 20; 10 or more to tell effects from chance); with "
+                           "--resume, more than the folder holds adds the new replicates")
     cmp_.add_argument("--workers", type=_int_in(1, 256), default=None,
                       help="parallel processes (default: all cores)")
     cmp_.add_argument("--lang", choices=["en", "nl"], default="en", help="report language (default: en)")
-    cmp_.add_argument("--out", type=Path, default=None, help="output folder (default: results/compare/...)")
-    cmp_.add_argument("--resume", action="store_true", help="continue an interrupted comparison in --out")
+    cmp_.add_argument("--out", type=Path, default=None,
+                      help="output folder (default: results/compare/<names>_<hash>: the scenario names, "
+                           "shortened to +N more when long, and a hash of all names in order; the same "
+                           "scenarios always get the same folder, whatever --replicates)")
+    cmp_.add_argument("--resume", action="store_true",
+                      help="continue the comparison in the output folder: finished runs are kept; with more "
+                           "--replicates than it holds, only the new replicates run (replicate i keeps its seed)")
     cmp_.add_argument("--quiet", action="store_true", help="no progress bar")
 
     swp = sub.add_parser("sweep", help="sensitivity sweep of an experiment file (SALib; laptop or Dask cluster)",

@@ -117,10 +117,12 @@ def test_interrupted_then_resumed_equals_uninterrupted(files, tmp_path, monkeypa
                                   pd.read_parquet(tmp_path / "whole" / "metrics.parquet"))
 
 
-def test_resume_with_other_replicates_is_refused(files, tmp_path):
-    compare(files, replicates=1, workers=1, out=tmp_path / "out", report=False, progress=False)
-    with pytest.raises(CompareError, match="resume refused: it has 1 replicates"):
-        compare(files, replicates=2, workers=1, out=tmp_path / "out", resume=True, report=False, progress=False)
+def test_resume_with_other_seeds_is_refused(files, tmp_path):
+    """Another root seed gives other replicates: no resume (more or fewer replicates: test_compare_folder.py)."""
+    compare(files, replicates=1, workers=1, out=tmp_path / "out", report=False, progress=False, seed=1)
+    with pytest.raises(CompareError, match="resume refused: its replicates have other seeds"):
+        compare(files, replicates=2, workers=1, out=tmp_path / "out", resume=True, report=False, progress=False,
+                seed=2)
 
 
 def test_summary_covers_every_scenario_and_key_kpi(files, tmp_path):
