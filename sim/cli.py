@@ -210,7 +210,7 @@ def _compare(args: argparse.Namespace) -> int:
         return 130
     from sim.numbers import format_number
     n_runs = result.metrics.groupby(["scenario", "replicate"]).ngroups
-    print(_say("compared", args.lang, runs=n_runs, new=result.new_runs, path=result.out_dir / "report.html",
+    print(_say("compared", args.lang, runs=n_runs, new=result.new_runs, path=result.report or result.out_dir,
                seconds=format_number(result.wall_seconds, args.lang, decimals=0)))
     if result.failures:
         print(_say("failed", args.lang, n=len(result.failures)), file=sys.stderr)
@@ -380,6 +380,7 @@ def console_label(metric: str, lang: str = "en") -> str:
     text = label(metric, lang)
     for unit in (" (EUR)", " (m²)"):
         text = text.removesuffix(unit)
+    text = text.replace(", EUR)", ")")      # "(cumulative since the start, EUR)"
     word = _say("cumulative", lang)
     if metric in CUMULATIVE_METRICS and word not in text.lower():
         text = f"{text}, {word}"

@@ -138,15 +138,18 @@ def test_summary_covers_every_scenario_and_key_kpi(files, tmp_path):
 @pytest.mark.parametrize("lang, words", [("en", ["Vacancy ordinance", "Doing nothing"]),
                                          ("nl", ["Leegstandverordening", "leegstand"])])
 def test_compare_writes_the_workshop_report(files, tmp_path, lang, words):
-    compare(files, replicates=2, workers=1, out=tmp_path / "out", lang=lang, progress=False)
-    html = (tmp_path / "out" / "report.html").read_text()
+    result = compare(files, replicates=2, workers=1, out=tmp_path / "out", lang=lang, progress=False)
+    suffix = "" if lang == "en" else ".nl"
+    assert result.report == tmp_path / "out" / f"report{suffix}.html"
+    html = result.report.read_text()
     for w in words:
         assert w in html, f"{lang} report lacks {w!r}"
     assert "https://" not in html and "http://" not in html
     assert html.count("data:image/png;base64,") >= 4
-    for name in ("trajectories.png", "map_baseline.png", "map_vacancy_ordinance.png",
-                 "diffmap_vacancy_ordinance.png", "effect_per_euro.png"):
-        assert (tmp_path / "out" / "plots" / name).exists(), name
+    for name in ("cost_effect", "map_city", "maps_baseline", "maps_vacancy_ordinance", "trajectory_vacancy_units"):
+        assert (tmp_path / "out" / "plots" / f"{name}{suffix}.png").exists(), name
+    summary_md = (tmp_path / "out" / "summary.md").read_text()
+    assert ("Samenvatting van de vergelijking" in summary_md) == (lang == "nl")
 
 
 def test_process_pool_gives_the_serial_result(files, tmp_path):

@@ -58,7 +58,7 @@ def test_run_in_dutch_prints_a_dutch_table(runs):
     assert "," in vacancy and "." not in vacancy, f"no decimal comma: {vacancy!r}"   # "6,2%  4,7%  −1,5 ..."
     assert vacancy.rstrip().endswith("procentpunt")
     assert "miljard" in stdout or "miljoen" in stdout
-    assert "Netto publieke kosten, cumulatief" in stdout
+    assert "Netto publieke kosten (cumulatief sinds de start)" in stdout
     assert "Resultaten:" in stdout and "Results:" not in stdout
     assert stderr.startswith("Simulatie van baseline: 1 jaar, 4 stappen, seed 20250101")
 
@@ -68,7 +68,7 @@ def test_run_in_english_stays_english(runs):
     stdout, stderr = consoles[1]
     assert stdout.splitlines()[0].split()[0] == "KPI"
     assert "points" in stdout and "procentpunt" not in stdout and "Indicator" not in stdout
-    assert "Net public cost, cumulative" in stdout and "Conversions (total), cumulative" in stdout
+    assert "Net public cost (cumulative since the start)" in stdout and "Conversions (cumulative since the start)" in stdout
     assert "Results:" in stdout
     assert stderr.startswith("Running baseline: 1 year, 4 steps, seed 20250101")
 
@@ -105,7 +105,7 @@ def test_summary_table_formats_every_kind():
     assert lines["Leegstand (aandeel panden)"].split()[-4:] == ["6,2%", "4,7%", "−1,5", "procentpunt"]
     assert lines["Huishoudens"].split()[-3:] == ["5.726", "5.777", "+51"]
     assert lines["Vastgoedwaarde eigenaren"].endswith("€ 2,4 miljard € 2,4 miljard +€ 20,0 miljoen")
-    assert lines["Netto publieke kosten, cumulatief"].endswith("€ 0,0 miljoen € 3,2 miljoen +€ 3,2 miljoen")
+    assert lines["Netto publieke kosten (cumulatief sinds de start)"].endswith("€ 0,0 miljoen € 3,2 miljoen +€ 3,2 miljoen")
     assert lines["Vloeroppervlak ambacht en cultuur"].split()[-6:] == ["7.446", "m²", "7.906", "m²", "+460", "m²"]
     english = summary_table(pd.DataFrame(rows), lang="en")
     assert "EUR 2.4 billion" in english and "+EUR 20.0 million" in english and "−1.5 points" in english
@@ -181,7 +181,7 @@ def test_compare_console_in_dutch(tmp_path, capsys, monkeypatch):
     import sim.workshop.compare as compare_module
     metrics = pd.DataFrame({"scenario": ["a", "a", "b"], "replicate": [0, 1, 0]})
     fake = SimpleNamespace(metrics=metrics, new_runs=2, wall_seconds=1234.4, out_dir=tmp_path,
-                           failures=["b/1"])
+                           failures=["b/1"], report=tmp_path / "report.html")
     monkeypatch.setattr(compare_module, "compare", lambda *a, **k: fake)
     assert main(["compare", str(BASELINE), str(BASELINE), "--lang", "nl", "--out", str(tmp_path)]) == 0
     out, err = capsys.readouterr()

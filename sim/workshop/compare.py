@@ -42,7 +42,7 @@ from sim.kernels.kpis import POOR_CONDITION
 from sim.outputs import atomic_write, read_keyed_parquet, simulate, write_keyed_parquet
 from sim.scenario import Scenario, ScenarioError
 from sim.uses import IS_COMMERCIAL, LAND_PARCEL, VACANT
-from sim.workshop.statistics import horizon_values, summary_markdown, summary_table
+from sim.workshop.statistics import summary_table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,6 +94,7 @@ class CompareResult:
     failures: list[dict] = field(default_factory=list)
     missing: list[RunTask] = field(default_factory=list)
     wall_seconds: float = 0.0
+    report: Path | None = None  # report.html (report.nl.html in Dutch) when one was written
     new_runs: int = 0          # runs done by this call (the rest came from an earlier, resumed one)
     redone: int = 0            # of those, runs whose earlier file was incomplete or another run's
 
@@ -271,16 +272,18 @@ def compare(paths: Sequence[str | Path | Scenario], replicates: int = 20, worker
               "they are run again", file=sys.stderr)
     data = {s.name: s.to_dict() for s in scenarios}
     _execute(todo, data, out_dir, workers, progress, total=len(tasks))
-    result = summarise(out_dir, scenarios, tasks)
+    result = summarise(out_dir, scenarios, tasks, lang)
     result.new_runs, result.redone = len(todo), redone
     result.wall_seconds = time.perf_counter() - t0
     if report:
         from sim.workshop.report import write_report
-        maps = median_maps(out_dir, result.metrics, scenarios)
-        # descriptions are written by the scenario author, in one language: show them in English reports
-        labels = {s.name: s.description for s in scenarios} if lang == "en" else None
-        write_report(out_dir, result.summary, result.metrics, maps, scenarios[0].name, lang=lang,
-                     failures=result.failures, scenario_labels=labels)
+        finished = result.metrics.groupby("scenario", observed=True)["replicate"].unique()
+        states = {s.name: {**end_states(out_dir, s.name, sorted(int(r) for r in finished[s.name])),
+                           "replicates": sorted(int(r) for r in finished[s.name])}
+                  for s in scenarios if s.name in finished.index}
+        descriptions = {s.name: {"en": s.description, "nl": s.description_nl} for s in scenarios}
+        result.report = write_report(out_dir, result.summary, result.metrics, states, scenarios[0].name, lang=lang,
+                                     failures=result.failures, descriptions=descriptions)
     return result
 
 
@@ -369,7 +372,7 @@ def _execute(todo: list[RunTask], data: dict, out_dir: Path, workers: int | None
         bar.close()
 
 
-def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask]) -> CompareResult:
+def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask], lang: str = "en") -> CompareResult:
     """Collect the runs, write metrics.parquet, seeds.csv, summary.csv and summary.md."""
     frames, failures, missing = [], [], []
     for t in tasks:
@@ -392,30 +395,10 @@ def summarise(out_dir: Path, scenarios: list[Scenario], tasks: list[RunTask]) ->
                  lambda p: pd.DataFrame(seeds, columns=["replicate", "seed"]).to_csv(p, index=False))
     summary = summary_table(metrics, [s.name for s in scenarios])
     atomic_write(out_dir / "summary.csv", lambda p: summary.to_csv(p, index=False))
-    atomic_write(out_dir / "summary.md", lambda p: Path(p).write_text(summary_markdown(summary, failures)))
+    from sim.workshop.report import summary_markdown
+    text = summary_markdown(summary, failures, lang, baseline=scenarios[0].name)
+    atomic_write(out_dir / "summary.md", lambda p: Path(p).write_text(text, encoding="utf-8"))
     return CompareResult(out_dir, summary, metrics, failures, missing)
-
-
-def median_maps(out_dir: Path, metrics: pd.DataFrame, scenarios: list[Scenario]) -> dict[str, dict]:
-    """End-state maps of the median replicate: the reference scenario's median replicate by
-    vacancy at the horizon, the same replicate (same seed) for every scenario so that the
-    difference maps compare like with like; a scenario missing that run uses its own median."""
-    wide = horizon_values(metrics)
-    present = set(wide.index.get_level_values(0))
-
-    def median_replicate(name: str) -> int:
-        vac = wide.loc[name]["vacancy_units"]
-        return int((vac - vac.median()).abs().sort_values(kind="stable").index[0])
-
-    common = median_replicate(scenarios[0].name) if scenarios[0].name in present else None
-    maps = {}
-    for s in scenarios:
-        if s.name not in present:
-            continue
-        rep = common if common in wide.loc[s.name].index else median_replicate(s.name)
-        with np.load(_run_file(out_dir, RunTask(s.name, rep, 0), ".npz")) as z:
-            maps[s.name] = {k: z[k] for k in MAP_KEYS}
-    return maps
 
 
 def end_states(out_dir: Path, scenario_name: str, replicates: Sequence[int]) -> dict[str, np.ndarray]:
