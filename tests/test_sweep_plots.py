@@ -16,7 +16,7 @@ from matplotlib.text import Text
 
 from sim.cli import main
 from sim.sweeps.analysis import AnalysisResult, out_of_range_notes
-from sim.sweeps.plots import bar_figure, morris_figure, repel
+from sim.sweeps.plots import bar_figure, morris_figure, place_labels
 from sim.sweeps.sweep import sweep
 
 COLUMNS = ["output", "method", "parameter", "parameter2", "index", "value", "lo", "hi"]
@@ -167,11 +167,23 @@ def test_morris_labels_name_only_points_above_the_noise_floor():
     assert labels == ["1 group0.parameter_with_a_long_name_0", "2 group1.parameter_with_a_long_name_1"]
 
 
-def test_repel_keeps_the_gap_and_the_bounds():
-    y = repel(np.array([0.5, 0.5, 0.51, 0.9, 0.99, 0.98]), gap=0.05, lo=0.0, hi=1.0)
-    assert np.all(np.diff(np.sort(y)) >= 0.05 - 1e-12) and y.min() >= 0 and y.max() <= 1.0
-    assert np.array_equal(np.argsort(y, kind="stable"), np.argsort([0.5, 0.5, 0.51, 0.9, 0.99, 0.98], kind="stable"))
-    assert np.allclose(repel(np.array([0.2, 0.6]), 0.05, 0, 1), [0.2, 0.6])   # apart already: unmoved
+def test_place_labels_keeps_boxes_apart_and_points_visible():
+    """Four labels for one spot move apart (other side, or whole lines up or down); a label that would hide another
+    named point goes to the other side of its own."""
+    same = np.array([[0.5, 0.5]] * 4)
+    spots = place_labels(same, np.full(4, 0.2), 0.05, same, np.ones(4))
+    boxes = [(x, x + 0.2) if right else (x - 0.2, x) for x, _, right in spots]
+    for (i, (a0, a1)), (j, (b0, b1)) in itertools.combinations(enumerate(boxes), 2):
+        apart_x = a1 <= b0 or b1 <= a0
+        apart_y = abs(spots[i][1] - spots[j][1]) >= 0.05 - 1e-12
+        assert apart_x or apart_y, (spots[i], spots[j])
+    assert spots[0][1] == 0.5 and spots[0][2]                # the first keeps its place, right of its point
+    assert len({(round(y, 9), right) for _, y, right in spots}) == 4
+    # point B sits right of A at A's height: A's label goes left, B's stays right
+    pts = np.array([[0.4, 0.5], [0.55, 0.5]])
+    (xa, ya, right_a), (xb, yb, right_b) = place_labels(pts, np.full(2, 0.2), 0.05, pts, np.full(2, 10.0))
+    assert not right_a and xa < 0.4 and ya == 0.5
+    assert right_b and yb == 0.5
 
 
 # ------------------------------------------------------------------ euros in millions

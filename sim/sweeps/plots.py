@@ -37,10 +37,10 @@ TEXT = {  # key: (en, nl)
     "noise": ("seed noise share", "aandeel toevalsruis"),
     "floor": ("noise floor: mu* from seed noise alone", "ruisvloer: de mu* die toevalsruis alleen al geeft"),
     "st_floor": ("noise floor of ST: from seed noise alone", "ruisvloer van ST: wat toevalsruis alleen al geeft"),
-    "diagonal": ("sigma = mu*: strongly non-linear or interacting", "sigma = mu*: sterk niet-lineair of interactie"),
+    "diagonal": ("sigma = mu*: strongly non-linear or interacting", "sigma = mu*: sterk niet-lineair of met interacties"),
     "interval": ("whiskers: {pct} interval over replicates and rows",
                  "foutbalken: {pct}-interval over replicaties en rijen"),
-    "last": ("mean of the last {n} years", "gemiddelde laatste {n} jaar"),
+    "last": ("mean of the last {n} years", "gemiddelde over de laatste {n} jaar"),
     "unlabelled": ("Other points, largest mu* first{unit}:", "Overige punten, van grootste naar kleinste mu*{unit}:"),
     "below_floor": ("below the noise floor:", "onder de ruisvloer:"),
     "of": ("{index} of {parameter}", "{index} van {parameter}"),
@@ -103,23 +103,39 @@ def _save(fig, path: Path) -> None:
 
 
 # ------------------------------------------------------------------ Morris
-def repel(wanted: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
-    """Positions as close as possible to ``wanted`` (1-D) with neighbours at least ``gap`` apart,
-    within [lo, hi] when there is room. Deterministic: push up in ascending order, then back down
-    from the top; if the labels need more than [lo, hi], space them evenly from lo."""
-    wanted = np.asarray(wanted, dtype=float)
-    order = np.argsort(wanted, kind="stable")
-    y = np.clip(wanted[order], lo, hi)
-    for i in range(1, y.size):
-        y[i] = max(y[i], y[i - 1] + gap)
-    if y.size and y[-1] > hi:
-        y[-1] = hi
-        for i in range(y.size - 2, -1, -1):
-            y[i] = min(y[i], y[i + 1] - gap)
-    if y.size and y[0] < lo:   # no room: even spacing keeps them apart, whatever leaves the axes
-        y = lo + gap * np.arange(y.size)
-    out = np.empty_like(y)
-    out[order] = y
+def place_labels(points: np.ndarray, widths: np.ndarray, height: float, others: np.ndarray,
+                 others_weight: np.ndarray, reach: int = 30) -> list[tuple[float, float, bool]]:
+    """Where to write each point's label, in axes fraction: [(x, y, to the right?)], no two boxes
+    overlapping. Deterministic and greedy, in the order given (most important first): each label
+    takes the free place that costs least, beside its point (right or left, a gap of 0.02) at its
+    own height or moved up or down by whole line heights. A place is free when its box meets no
+    label placed before; its cost is the weight of the points it hides (``others_weight``; a
+    label's own point excluded), a little per line moved, and a lot for leaving the axes."""
+    placed: list[tuple[float, float, float, float]] = []   # x0, x1, y0, y1 of the boxes so far
+    out = []
+    for i, ((px, py), w) in enumerate(zip(points, widths)):
+        best = None
+        for k in sorted(range(-reach, reach + 1), key=lambda k: (abs(k), -k)):   # 0, +1, -1, +2, ...
+            y = py + k * height
+            if not 0.02 <= y <= 0.98:
+                continue
+            for right in (True, False):
+                x0, x1 = (px + 0.02, px + 0.02 + w) if right else (px - 0.02 - w, px - 0.02)
+                y0, y1 = y - height / 2, y + height / 2
+                if any(x0 < b1 and b0 < x1 and y0 < c1 and c0 < y1 for b0, b1, c0, c1 in placed):
+                    continue
+                hidden = ((others[:, 0] > x0) & (others[:, 0] < x1) & (others[:, 1] > y0) & (others[:, 1] < y1)
+                          & ~np.all(others == (px, py), axis=1))
+                cost = (others_weight[hidden].sum() + 0.3 * abs(k) + 0.1 * (not right)
+                        + 1000 * (x0 < 0 or x1 > 1))
+                if best is None or cost < best[0]:
+                    best = (cost, x0, x1, y0, y1, y, right)
+        if best is None:   # no free place within reach: stack it above the others (cannot happen with 8 labels)
+            y = max((c1 for *_, c1 in placed), default=py) + height
+            best = (0.0, px + 0.02, px + 0.02 + w, y - height / 2, y + height / 2, y, True)
+        _, x0, x1, y0, y1, y, right = best
+        placed.append((x0, x1, y0, y1))
+        out.append((px + (0.02 if right else -0.02), y, right))
     return out
 
 
@@ -135,8 +151,8 @@ def _morris_table(result, name: str):
 
 def morris_figure(result, name: str, lang: str, conf_level: float) -> Figure:
     """mu* against sigma, horizontal bars = mu* interval. The largest mu* above the noise floor
-    (at most ``MORRIS_DIRECT_LABELS``) are named at their points, moved apart vertically with a
-    leader line. Names carry the rank of their mu*; the other points are listed beside with their mu*
+    (at most ``MORRIS_DIRECT_LABELS``) are named at their points, moved apart where they would
+    overlap, with a leader line. Names carry the rank of their mu*; the other points are listed beside with their mu*
     (numbers at points in the cluster near the floor would overlap as the names did)."""
     mu, sd, floor = _morris_table(result, name)
     scale, kind = value_scale(name)
@@ -165,19 +181,19 @@ def morris_figure(result, name: str, lang: str, conf_level: float) -> Figure:
     _number_axis(ax.yaxis, lang)
     ax.set_title(f"Morris: {output_label(name, lang)}\n{_noise_text(result, name, lang)}", fontsize=10)
 
-    # named points: positions in axes fraction, labels pushed apart vertically
+    # named points: labels placed where they overlap no other label and hide as few points as they can
     to_axes = ax.transAxes.inverted()
-    pts = to_axes.transform(ax.transData.transform(
-        np.column_stack([mu.loc[named, "value"], sd.loc[named]]))) if named else np.empty((0, 2))
-    gap = LABEL_GAP_PT / 72 / (ax.get_position().height * fig.get_figheight())
-    ys = repel(pts[:, 1], gap, lo=0.03, hi=0.97)
-    axes_width_pt = ax.get_position().width * fig.get_figwidth() * 72
-    for p, (px, py), y in zip(named, pts, ys):
-        text = f"{rank[p]} {p}"
-        # to the right of its point, unless it would leave the axes there (0.6 em per character: an upper bound)
-        right = px + 0.02 + 0.6 * LABEL_PT * len(text) / axes_width_pt < 1.0
-        ax.annotate(text, xy=(px, py), xycoords="axes fraction",
-                    xytext=(px + (0.02 if right else -0.02), y), textcoords="axes fraction",
+    every = to_axes.transform(ax.transData.transform(np.column_stack([mu["value"], sd.to_numpy()])))
+    where = dict(zip(mu.index, every))
+    box = ax.get_position()
+    width_pt, height_pt = box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72
+    texts = [f"{rank[p]} {p}" for p in named]
+    spots = place_labels(np.array([where[p] for p in named]).reshape(-1, 2),
+                         np.array([0.6 * LABEL_PT * len(t) / width_pt for t in texts]),   # 0.6 em a character: an upper bound
+                         LABEL_GAP_PT / height_pt, every,
+                         np.where(np.isin(mu.index, named), 10.0, 1.0))   # hiding a named point is worse
+    for p, text, (x, y, right) in zip(named, texts, spots):
+        ax.annotate(text, xy=tuple(where[p]), xycoords="axes fraction", xytext=(x, y), textcoords="axes fraction",
                     ha="left" if right else "right", va="center", fontsize=LABEL_PT, gid="morris-label",
                     bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.7},
                     arrowprops={"arrowstyle": "-", "color": "0.45", "lw": 0.6, "shrinkA": 1, "shrinkB": 3})
