@@ -53,7 +53,7 @@ TEXT = {  # key: (en, nl)
 MORRIS_DIRECT_LABELS = 8   # names written at their points, at most; more crowd a 7-inch axes (assumption,
                            # checked on the 33-parameter screening). The other points are listed beside it.
 LABEL_PT = 7               # font size of the point labels and the side list
-LABEL_GAP_PT = 1.6 * LABEL_PT   # vertical distance between two point labels: a line height with room (assumption)
+LABEL_GAP_PT = 1.6 * LABEL_PT   # height of a point label's box: a line with room (assumption)
 NOTE_PT = 8                # font size of the warning on an index figure
 
 
@@ -152,8 +152,9 @@ def _morris_table(result, name: str):
 def morris_figure(result, name: str, lang: str, conf_level: float) -> Figure:
     """mu* against sigma, horizontal bars = mu* interval. The largest mu* above the noise floor
     (at most ``MORRIS_DIRECT_LABELS``) are named at their points, moved apart where they would
-    overlap, with a leader line. Names carry the rank of their mu*; the other points are listed beside with their mu*
-    (numbers at points in the cluster near the floor would overlap as the names did)."""
+    overlap, with a leader line. Names carry the rank of their mu*; the other points are listed
+    beside with their mu* (numbers at points in the cluster near the floor would overlap as the
+    names did)."""
     mu, sd, floor = _morris_table(result, name)
     scale, kind = value_scale(name)
     order = list(mu["value"].sort_values(ascending=False, kind="stable").index)
@@ -189,7 +190,7 @@ def morris_figure(result, name: str, lang: str, conf_level: float) -> Figure:
     width_pt, height_pt = box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72
     texts = [f"{rank[p]} {p}" for p in named]
     spots = place_labels(np.array([where[p] for p in named]).reshape(-1, 2),
-                         np.array([0.6 * LABEL_PT * len(t) / width_pt for t in texts]),   # 0.6 em a character: an upper bound
+                         np.array([0.6 * LABEL_PT * len(t) / width_pt for t in texts]),   # 0.6 em a character: at most
                          LABEL_GAP_PT / height_pt, every,
                          np.where(np.isin(mu.index, named), 10.0, 1.0))   # hiding a named point is worse
     for p, text, (x, y, right) in zip(named, texts, spots):
