@@ -37,7 +37,8 @@ TEXT = {  # key: (en, nl)
     "noise": ("seed noise share", "aandeel toevalsruis"),
     "floor": ("noise floor: mu* from seed noise alone", "ruisvloer: de mu* die toevalsruis alleen al geeft"),
     "st_floor": ("noise floor of ST: from seed noise alone", "ruisvloer van ST: wat toevalsruis alleen al geeft"),
-    "diagonal": ("sigma = mu*: strongly non-linear or interacting", "sigma = mu*: sterk niet-lineair of met interacties"),
+    "diagonal": ("sigma = mu*: strongly non-linear or interacting",
+                 "sigma = mu*: sterk niet-lineair of met interacties"),
     "interval": ("whiskers: {pct} interval over replicates and rows",
                  "foutbalken: {pct}-interval over replicaties en rijen"),
     "last": ("mean of the last {n} years", "gemiddelde over de laatste {n} jaar"),
@@ -266,8 +267,8 @@ def bar_figure(result, name: str, indices: list[str], lang: str, conf_level: flo
         # (a no-break space), with room above the bars
         box = ax.get_position()
         width_pt, height_pt = box.width * fig.get_figwidth() * 72, box.height * fig.get_figheight() * 72
-        note = textwrap.fill(note.replace("[0, 1]", "[0,\u00a01]"), width=int(width_pt / (0.6 * NOTE_PT)), break_long_words=False,
-                             break_on_hyphens=False)
+        note = textwrap.fill(note.replace("[0, 1]", "[0,\u00a01]"), width=int(width_pt / (0.6 * NOTE_PT)),
+                             break_long_words=False, break_on_hyphens=False)
         room = (note.count("\n") + 1) * 1.3 * NOTE_PT + 10
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, lo + (hi - lo) / (1 - room / height_pt))
