@@ -260,10 +260,35 @@ def convergence_table(exp: Experiment, name: str, X: np.ndarray, y: np.ndarray, 
     return pd.DataFrame(recs, columns=["output", "parameter", "index", "units", "rows", "value"])
 
 
+def outside_unit_interval(indices: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Rows of S1 and ST of output ``name`` whose whole interval lies outside [0, 1].
+
+    A variance share cannot be below 0 or above 1; an estimate that is, beyond its interval,
+    says the sample is too small for the estimator (Saltelli 2010 estimators scatter widely at
+    small N), not that the input matters more than everything."""
+    t = indices[(indices["output"] == name) & indices["index"].isin(["S1", "ST"]) & (indices["parameter2"] == "")]
+    return t[(t["lo"] > 1) | (t["hi"] < 0)]
+
+
+def out_of_range_notes(indices: pd.DataFrame, names: list[str]) -> list[str]:
+    """One note per output with an index outside [0, 1] beyond its interval (for summary.md and the console)."""
+    notes = []
+    for name in names:
+        bad = outside_unit_interval(indices, name)
+        if bad.empty:
+            continue
+        cells = "; ".join(f"{i} of {p} {v:.2f} ({lo:.2f} to {hi:.2f})" for i, p, v, lo, hi in
+                          zip(bad["index"], bad["parameter"], bad["value"], bad["lo"], bad["hi"]))
+        notes.append(f"{name}: sample too small: {cells} {'lies' if len(bad) == 1 else 'lie'} outside [0, 1] "
+                     f"with {'its whole interval' if len(bad) == 1 else 'their whole intervals'} — increase n.")
+    return notes
+
+
 # ------------------------------------------------------------------ the analysis
 def analyze(folder: str | Path, allow_missing: bool = False, lang: str = "en", plots: bool = True) -> AnalysisResult:
     """Indices, noise shares and convergence for every output; writes indices.parquet,
-    noise.csv, convergence.parquet, summary.md and plots/ into ``folder``."""
+    noise.csv, convergence.parquet, summary.md (in English) and the figures into ``folder``:
+    English figures in plots/, Dutch ones (``lang="nl"``) under the same names in plots/nl/."""
     folder = Path(folder)
     exp, manifest, design, outputs = load_folder(folder)
     firsts = design[design["replicate"] == 0].sort_values("row")
@@ -298,6 +323,7 @@ def analyze(folder: str | Path, allow_missing: bool = False, lang: str = "en", p
     atomic_write(folder / "noise.csv", lambda p: noise_df.to_csv(p, index=False))
     if exp.method.name == "efast":
         notes.append("eFAST intervals cover seed noise only (its sample cannot be resampled by rows).")
+    notes += out_of_range_notes(indices, [o.label() for o in exp.outputs])
     result = AnalysisResult(folder, indices, noise_df, convergence, notes)
     atomic_write(folder / "summary.md", lambda p: Path(p).write_text(summary_markdown(exp, result)))
     if plots:
