@@ -264,9 +264,7 @@ REPORT_BUDGET_BYTES = 2_000_000
 
 
 def _i(lang: str) -> int:
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
-    return LANGS.index(lang)
+    return plots.common._lang_index(lang)   # one check of the language for every figure and text
 
 
 def _t(key: str, lang: str, **fmt) -> str:
