@@ -257,7 +257,8 @@ def _analyze(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(note, file=sys.stderr)
     print((result.out_dir / "summary.md").read_text())
-    print(f"Indices: {result.out_dir / 'indices.parquet'}; plots: {result.out_dir / 'plots'}")
+    from sim.sweeps.plots import plots_folder
+    print(f"Indices: {result.out_dir / 'indices.parquet'}; plots: {plots_folder(result.out_dir / 'plots', args.lang)}")
     return 0
 
 

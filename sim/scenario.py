@@ -663,6 +663,11 @@ CONTEXT_CEILING_REASON = {"visitor_demand": "would-be entrants scale with visito
                           "crime_pressure": "criminal-front entrants scale with crime pressure"}
 
 
+# Words about a scenario, not part of what it simulates: editing them changes no run id
+# (Scenario.sha256) and does not block `regie compare --resume`.
+DESCRIPTIVE_KEYS = ("description", "description_nl")
+
+
 class Scenario(Strict):
     name: str = "scenario"
     """Short name, used in result folders: a simple file name (letters, digits, ``_ . -``; at most 100 characters)."""
@@ -791,7 +796,10 @@ class Scenario(Strict):
         return self.model_dump(mode="json")
 
     def sha256(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        """Hash of everything that decides the results (the resolved contents without the
+        descriptions, ``DESCRIPTIVE_KEYS``): run ids and ``--resume`` checks rest on it."""
+        data = {k: v for k, v in self.to_dict().items() if k not in DESCRIPTIVE_KEYS}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: dict | None = None) -> "Scenario":

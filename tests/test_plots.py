@@ -235,3 +235,20 @@ def test_plotting_leaves_the_backend_to_the_notebook():
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("lang, big, fraction", [("en", "12,000", "1.5"), ("nl", "12.000", "1,5")])
+def test_tick_labels_group_thousands_and_use_the_decimal_mark(lang, big, fraction):
+    from matplotlib.figure import Figure
+    from sim.plots.common import _number_axis
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 16000])
+    _number_axis(ax.yaxis, lang)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert big in labels
+    ax.set_ylim(-2, 2)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert fraction in labels and "\u22121" + fraction[1:] in labels   # −1.5 / −1,5 keeps its minus sign

@@ -463,6 +463,14 @@ def test_sha256_differs_when_a_value_differs(tmp_path, parent):
     assert len(h0) == 64 and int(h0, 16) >= 0
 
 
+def test_sha256_ignores_the_descriptions(tmp_path, parent):
+    # a reworded description (either language) simulates the same thing: same run ids, --resume allowed
+    h0 = Scenario.from_yaml(parent).sha256()
+    reworded = Scenario.from_yaml(parent, overrides={"description": "other words", "description_nl": "andere woorden"})
+    assert reworded.description == "other words"
+    assert reworded.sha256() == h0
+
+
 # ---------------------------------------------------------------- drivers
 def test_driver_constant():
     assert driver_value(0.3, 2040.5, 2025) == 0.3

@@ -233,13 +233,35 @@ seed: 7
     return tmp_path / "out"
 
 
-def test_analyze_in_dutch_keeps_the_english_figures(tmp_path):
+def test_analyze_in_dutch_keeps_the_english_figures(tmp_path, capsys):
     folder = _ishigami_sweep(tmp_path, "{name: morris, n: 8, bootstrap: 10}")
     assert main(["analyze", str(folder)]) == 0
+    assert f"plots: {folder / 'plots'}\n" in capsys.readouterr().out
     english = {p.name: p.read_bytes() for p in (folder / "plots").glob("*.png")}
     assert {"morris_y.png", "convergence_y.png"} <= set(english)
     assert main(["analyze", str(folder), "--lang", "nl"]) == 0
+    assert f"plots: {folder / 'plots' / 'nl'}\n" in capsys.readouterr().out   # the console names where they went
     assert {p.name: p.read_bytes() for p in (folder / "plots").glob("*.png")} == english   # untouched
     dutch = {p.name: p.read_bytes() for p in (folder / "plots" / "nl").glob("*.png")}
     assert set(dutch) == set(english)                       # the same names, in plots/nl/
     assert all(dutch[n] != english[n] for n in english)     # and really other figures
+
+
+def test_convergence_colours_the_ten_largest_and_greys_the_rest():
+    # 33 parameters (as the shipped instrument sweep): colours would repeat; the ten largest at the
+    # biggest sample get distinct colours, the others one grey legend entry
+    from sim.sweeps.plots import convergence_figure
+    params = [f"p{i:02d}" for i in range(33)]
+    conv = pd.DataFrame([{"output": "y", "parameter": p, "index": "ST", "units": u, "value": (i + 1) / 40 * u / 64}
+                         for i, p in enumerate(params) for u in (16, 32, 64)])
+    result = AnalysisResult(None, pd.DataFrame(), pd.DataFrame(), conv)
+    fig = convergence_figure(result, "y", "ST", "en")
+    ax = fig.axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels[:10] == params[::-1][:10]                        # the largest first
+    assert labels[10:] == ["the other 23 parameters"]
+    colours = [tuple(h.get_color()) if not isinstance(h.get_color(), str) else h.get_color() for h in handles[:10]]
+    assert len(set(colours)) == 10
+    assert len(ax.get_lines()) == 33
+    nl = convergence_figure(result, "y", "ST", "nl").axes[0].get_legend_handles_labels()[1]
+    assert nl[-1] == "de andere 23 parameters"

@@ -270,17 +270,30 @@ COUNT_METRICS = frozenset({"households", "residents", "dwellings", "dwellings_oc
 KIND_SCALE: dict[str, float] = {"share": 100.0, "eur": 1e-6, "m2": 1.0, "count": 1.0, "index": 1.0}
 
 
-class _DutchFormatter(ScalarFormatter):
-    """Tick labels with a decimal comma (1,5 instead of 1.5)."""
+class _NumberFormatter(ScalarFormatter):
+    """Tick labels in the style of a language: thousands grouped and its decimal mark (English
+    12,000 and 1.5; Dutch 12.000 and 1,5). Not for year axes (2030 is no "2,030")."""
+
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
 
     def __call__(self, x, pos=None):
-        return super().__call__(x, pos).translate(str.maketrans(",.", ".,"))
+        text = super().__call__(x, pos)
+        plain = text.replace("\u2212", "-")
+        try:
+            value = float(plain)
+        except ValueError:          # an empty label or a mathtext one: left as matplotlib made it
+            return text
+        decimals = len(plain.split(".")[1]) if "." in plain else 0
+        grouped = f"{value:,.{decimals}f}".replace("-", "\u2212")
+        return grouped.translate(str.maketrans(",.", ".,")) if self.lang == "nl" else grouped
 
 
 def _number_axis(axis, lang: str) -> None:
-    """Give a numeric axis the decimal mark of ``lang``."""
-    if lang == "nl":
-        axis.set_major_formatter(_DutchFormatter())
+    """Give a numeric axis (not a year axis) the thousands separator and decimal mark of ``lang``."""
+    _lang_index(lang)
+    axis.set_major_formatter(_NumberFormatter(lang))
 
 
 def metric_kind(metric: str) -> str:

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.uses import USES
-from sim.plots.common import (SCENARIO_COLOURS, SCENARIO_STYLES, _kpi_suptitle, _lang_index, _no_data,
+from sim.plots.common import (SCENARIO_COLOURS, SCENARIO_STYLES, _kpi_suptitle, _lang_index, _no_data, _number_axis,
                               _save_atomic, _scenarios, _summarise, _t, label)
 
 
@@ -86,6 +86,7 @@ def _draw_line_panel(ax, summary: pd.DataFrame, scenarios: list[str], metrics: t
             drawn += 1
     if drawn > 1:
         ax.legend(fontsize=7, framealpha=0.8)
+    _number_axis(ax.yaxis, lang)
     return drawn > 0
 
 

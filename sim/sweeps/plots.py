@@ -35,6 +35,7 @@ TEXT = {  # key: (en, nl)
     "maximum": ("PAWN maximum", "PAWN-maximum"),
     "units": ("sample size (units: trajectories or base rows)", "steekproefomvang (aantal trajecten of basisrijen)"),
     "noise": ("seed noise share", "aandeel toevalsruis"),
+    "other_parameters": ("the other {n} parameters", "de andere {n} parameters"),
     "floor": ("noise floor: mu* from seed noise alone", "ruisvloer: de mu* die toevalsruis alleen al geeft"),
     "st_floor": ("noise floor of ST: from seed noise alone", "ruisvloer van ST: wat toevalsruis alleen al geeft"),
     "diagonal": ("sigma = mu*: strongly non-linear or interacting",
@@ -284,6 +285,9 @@ def bar_plot(result, name: str, indices: list[str], path: Path, lang: str, conf_
 
 
 # ------------------------------------------------------------------ convergence
+CONVERGENCE_COLOURED = 10   # lines with a colour of their own (tab10): more cannot be told apart
+
+
 def convergence_figure(result, name: str, index: str, lang: str) -> Figure | None:
     """The main index of every parameter over a growing sample (log2 axis); None with one sample size."""
     c = result.convergence
@@ -293,10 +297,20 @@ def convergence_figure(result, name: str, index: str, lang: str) -> Figure | Non
     scale = value_scale(name)[0] if index == "mu_star" else 1.0   # mu* has the output's units
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
-    n = c["parameter"].nunique()
-    colours = matplotlib.colormaps["tab10" if n <= 10 else "tab20"].colors   # up to 20 parameters, each its own colour
-    for i, (p, g) in enumerate(c.groupby("parameter", sort=False)):
-        ax.plot(g["units"], g["value"] * scale, marker="o", ms=3, label=p, color=colours[i % len(colours)])
+    # The CONVERGENCE_COLOURED parameters largest at the biggest sample each get a colour of their
+    # own; the rest are thin grey lines under one legend entry (33 colours cannot be told apart).
+    at_largest = c[c["units"] == c["units"].max()].set_index("parameter")["value"]
+    order = at_largest.abs().sort_values(ascending=False, kind="stable").index.tolist()
+    coloured = order[:CONVERGENCE_COLOURED]
+    colours = matplotlib.colormaps["tab10"].colors
+    rest = [p for p in c["parameter"].unique() if p not in coloured]
+    for i, p in enumerate(coloured):
+        g = c[c["parameter"] == p]
+        ax.plot(g["units"], g["value"] * scale, marker="o", ms=3, label=p, color=colours[i], zorder=3)
+    for j, p in enumerate(rest):
+        g = c[c["parameter"] == p]
+        ax.plot(g["units"], g["value"] * scale, color="0.7", linewidth=0.8, zorder=2,
+                label=_t("other_parameters", lang, n=len(rest)) if j == 0 else None)
     ax.set_xscale("log", base=2)
     ax.set_xlabel(_t("units", lang))
     ax.set_ylabel(_t(index, lang, unit=_unit(name, lang) if index == "mu_star" else ""))
