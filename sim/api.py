@@ -326,8 +326,10 @@ def compare(scenarios: Sequence[Scenario | str | Path], *, replicates: int = 20,
         out: Folder for the comparison's files (runs/, metrics.parquet, summary.csv, ...; the
             report with ``report=True``). None: a temporary folder, removed afterwards, and
             the result's ``out_dir`` is None.
-        resume: Continue an earlier comparison in ``out`` (the same scenarios and seeds).
-        report: Write report.html and plots/ into ``out``.
+        resume: Continue an earlier comparison in ``out`` (the same scenarios and seed). With
+            more ``replicates`` than it holds, the comparison is extended (replicate i keeps its
+            seed; finished runs are kept); fewer are refused (CompareError).
+        report: Write report.html (report.nl.html with ``lang="nl"``) and plots/ into ``out``.
         lang: Language of the report, "en" or "nl".
         progress: Show a progress bar.
 

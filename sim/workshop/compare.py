@@ -83,9 +83,10 @@ class RunTask:
 class CompareResult:
     """What a comparison produced: its tables in memory and the folder that holds its files.
 
-    ``summary`` has one row per scenario and key KPI at the horizon (columns as summary.csv:
-    mean, lo, hi, diff, diff_lo, diff_hi, distinguishable, net_cost_eur, per_meur, rank,
-    sd_ratio, mdd); ``metrics`` is the tidy table of every run (``run_id, scenario,
+    ``summary`` has one row per scenario and key KPI at the horizon (columns as summary.csv,
+    ``sim.workshop.statistics.summary_table``: mean, lo, hi, diff, diff_lo, diff_hi,
+    distinguishable, net_cost_eur, cost_lo, cost_hi, per_meur, per_meur_note, rank, sd_ratio,
+    paired_sd, mdd, replicates_needed; docs/api.md explains each); ``metrics`` is the tidy table of every run (``run_id, scenario,
     replicate, seed, step, year, metric, value``)."""
 
     out_dir: Path | None       # None when `sim.compare` ran it in a temporary folder (out=None)
