@@ -140,7 +140,9 @@ PROBABILITY_BOUNDS = (0.0, 0.001, 0.10, 0.25, 0.50, 0.75, 1.0001)
 PROBABILITY_COLOURS = ("#fbf3e4", "#fdd49e", "#fc8d59", "#e34a33", "#b30000", "#4d0000")
 # a lower (blue) and higher (orange-brown) share than the reference, smallest difference nearest the
 # middle; pale sand: no distinguishable difference
-DIFFERENCE_COLOURS = ("#08306b", "#2171b5", "#6baed6", "#c6dbef", "#f4efe6", "#fdd0a2", "#fd8d3c",
+# (the smallest classes are a clear blue and orange, not pastel: a district shown must stand out from
+# the pale ones that are not)
+DIFFERENCE_COLOURS = ("#08306b", "#2171b5", "#4292c6", "#9ecae1", "#f4efe6", "#fdae6b", "#fd8d3c",
                       "#d94801", "#7f2704")
 # Classes of a district's difference in share (percentage points, by size; sign by colour): a
 # district's share moves by a few points (zoning: 3 to 9 points lower vacancy in the centre), so
