@@ -201,3 +201,18 @@ def test_placebo_district_difference_is_blank_and_districts_without_units_are_no
     # independent replicates at the same rate (no common random numbers, no effect): chance, not shown
     noise = district_difference(rng.random(reference.shape) < 0.15, reference, unit, unit)
     assert not noise.shown.any()
+
+
+def test_districts_are_whole_blocks_of_the_model_grid():
+    # the tiles' first row and first column are streets in the generated city (sim/parcels.py), so a
+    # district boundary runs along a street and never cuts a block
+    from sim.parcels import _street_classes
+    from sim.uses import LAND_PARCEL
+    from sim.workshop.statistics import BLOCK_CELLS, DISTRICT_PARCELS
+    land, _, _ = _street_classes(88, np.random.default_rng(0))
+    rows, cols = np.mgrid[0:88, 0:88]
+    assert not (land[(rows % BLOCK_CELLS[0] == 0) | (cols % BLOCK_CELLS[1] == 0)] == LAND_PARCEL).any()
+    assert (land[1:3, 1:8] == LAND_PARCEL).all()                   # a block: 2 x 7 parcels
+    labels, _ = district_labels((88, 88))
+    assert (labels[1:DISTRICT_CELLS[0], 1:DISTRICT_CELLS[1]] == 0).all()
+    assert int((land[labels == 0] == LAND_PARCEL).sum()) == DISTRICT_PARCELS[0] * DISTRICT_PARCELS[1] == 112

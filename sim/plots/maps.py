@@ -277,8 +277,9 @@ def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarr
             ax = axes[1, col]
             _district_image(ax, found, land)
             k, m = int(np.sum(found.shown)), int(np.sum(found.tested))
-            ax.set_title(_mt("n_shown", lang, k=k, m=m) if k else _mt("none_shown", lang, m=m), fontsize=8,
-                         color="0.25")
+            # two lines: one ("10 van de 48 deelgebieden te onderscheiden") is wider than the panel
+            text = _mt("n_shown", lang, k=k, m=m) if k else _mt("none_shown", lang, m=m)
+            ax.set_title(textwrap.fill(text, 30), fontsize=8, color="0.25")
     grey = Patch(facecolor=NO_UNIT_COLOUR, edgecolor="0.5", label=_mt("no_unit", lang))
     handles = [Patch(facecolor=c, edgecolor="0.5", label=t)
                for c, t in zip(PROBABILITY_COLOURS, _class_labels(PROBABILITY_BOUNDS))] + [grey]
