@@ -259,11 +259,12 @@ BLOCK_CELLS = (3, 8)
 # The unit of the difference maps: a district of 4 x 2 blocks (rows x columns), 12 x 16 cells, up
 # to 8 x 14 = 112 parcels, tiled from the grid's top-left corner. Single parcels are too noisy: with
 # 20 replicates no parcel was ever distinguishable, not even for zoning (-3.0 points of city-wide
-# vacancy). Fixed once, for every layer and scenario, after trying blocks and 2 x 2, 2 x 3, 3 x 3,
-# 2 x 4 and 4 x 4 blocks on a real comparison (baseline + 10 instruments, 20 replicates): blocks
-# and 2 x 2 blocks showed (almost) nothing; 3 x 3, 3 x 2, 4 x 2 and 4 x 4 blocks showed zoning in
-# 9 or 10 districts and Bibob's fronts in 1 to 4; 4 x 2 blocks is the near-square one (12 x 16
-# cells on the map) that still resolves the centre.
+# vacancy). Fixed once, for every layer and scenario, after trying districts of 1 x 1, 2 x 1, 2 x 2,
+# 3 x 2, 3 x 3, 4 x 2 and 4 x 4 blocks with this test on a real comparison (baseline + 10
+# instruments, 20 replicates): single blocks showed nothing, 2 x 1 blocks zoning in 3 districts,
+# 2 x 2 blocks zoning in 4; 3 x 2, 3 x 3, 4 x 2 and 4 x 4 blocks zoning's vacancy in 9 or 10 and
+# Bibob's fronts in 1 to 4. Of these, 4 x 2 blocks is the near-square one (12 x 16 cells on the
+# map) with enough districts (48 on the 88-cell grid) to show where in the centre a change falls.
 DISTRICT_BLOCKS = (4, 2)
 DISTRICT_CELLS = (DISTRICT_BLOCKS[0] * BLOCK_CELLS[0], DISTRICT_BLOCKS[1] * BLOCK_CELLS[1])
 # parcels of a whole district (a block's cells less its street row and column): 8 x 14
