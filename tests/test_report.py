@@ -82,7 +82,8 @@ def make_snapshot(n: int = 24) -> dict:
 
 
 def make_states(n: int = 24, reps: int = 20) -> dict:
-    """End states over ``reps`` replicates (enough for a district's signed-rank test) as ``sim.workshop.compare.end_states`` gives them: the
+    """End states over ``reps`` replicates (enough for a district's signed-rank test) as
+    ``sim.workshop.compare.end_states`` gives them: the
     ordinance empties a block of units in every replicate; the package is a placebo (the baseline's
     states, replicate by replicate)."""
     rng = np.random.default_rng(1)

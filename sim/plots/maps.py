@@ -167,7 +167,8 @@ MAP_TEXT = {  # key: (en, nl)
     "not_distinguishable": ("not distinguishable", "niet te onderscheiden"),
     "less": ("lower share", "lager aandeel"),
     "more": ("higher share", "hoger aandeel"),
-    "not_tested": ("no business unit in the district: not tested", "geen bedrijfsruimte in het deelgebied: niet getoetst"),
+    "not_tested": ("no business unit in the district: not tested",
+                   "geen bedrijfsruimte in het deelgebied: niet getoetst"),
     "no_unit": ("not a business unit (homes) / not applicable", "geen bedrijfsruimte (wonen) / n.v.t."),
     "scale": ("Schematic map, not to scale: one cell is one parcel.",
               "Schematische kaart, niet op schaal: één vakje is één perceel."),
@@ -288,7 +289,8 @@ def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarr
     if differences:
         handles = [Patch(facecolor=c, edgecolor="0.5", label=t)
                    for c, t in zip(DIFFERENCE_COLOURS, _district_labels_text(lang))]
-        handles.append(Patch(facecolor=NO_UNIT_COLOUR, edgecolor="0.5", label=textwrap.fill(_mt("not_tested", lang), 30)))
+        handles.append(Patch(facecolor=NO_UNIT_COLOUR, edgecolor="0.5",
+                             label=textwrap.fill(_mt("not_tested", lang), 30)))
         br, bc, pr, pc = district
         axes[1, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), fontsize=7, frameon=False,
                            title=textwrap.fill(_mt("difference", lang, br=br, bc=bc, pr=pr, pc=pc), 30),
