@@ -82,7 +82,8 @@ def make_snapshot(n: int = 24) -> dict:
 
 
 def make_states(n: int = 24, reps: int = 20) -> dict:
-    """End states over ``reps`` replicates (enough for a parcel's sign test) as ``sim.workshop.compare.end_states`` gives them: the
+    """End states over ``reps`` replicates (enough for a district's signed-rank test) as
+    ``sim.workshop.compare.end_states`` gives them: the
     ordinance empties a block of units in every replicate; the package is a placebo (the baseline's
     states, replicate by replicate)."""
     rng = np.random.default_rng(1)
@@ -227,11 +228,22 @@ def test_placebo_probability_difference_map_is_blank():
     states = make_states()
     placebo = map_differences(states["package_owner_focused"], states[BASELINE])
     assert set(placebo) == {"vacant", "longterm_vacant", "front", "poor"}
-    assert all(not shown.any() and not diff.any() for diff, shown in placebo.values())
+    assert all(found.tested.all() and not found.shown.any() and not found.difference.any()
+               for found in placebo.values())
+    # the ordinance empties the units of rows and columns 1-4 in every replicate: all in the first district
+    # (12 x 16 cells of the 24 x 24 grid: 2 x 2 districts, the right-hand ones cut short by the edge)
     ordinance = map_differences(states["vacancy_ordinance"], states[BASELINE])
-    diff, shown = ordinance["vacant"]
-    assert shown[1:5, 1:5][states[BASELINE]["unit"][1:5, 1:5]].all() and (diff[shown] > 0).all()
-    assert not ordinance["front"][1].any()
+    found = ordinance["vacant"]
+    assert found.shown.tolist() == [True, False, False, False] and found.difference[0] > 0
+    assert (found.labels[:12, :16] == 0).all()
+    assert not ordinance["front"].shown.any()
+
+
+def test_the_maps_note_says_what_a_district_is_and_how_it_is_tested(report):
+    lang, _, text = report
+    words = {"en": ["per district of 4 × 2 blocks (up to 8 × 14 parcels", "Wilcoxon signed-rank test"],
+             "nl": ["per deelgebied van 4 × 2 bouwblokken (tot 8 × 14 percelen", "Wilcoxon-rangtekentoets"]}[lang]
+    assert all(w in text for w in words), words
 
 
 @pytest.mark.parametrize("lang, words", [("en", ["Mean at the horizon", "EUR 0.3 million", "≈0"]),

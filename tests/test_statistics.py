@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.workshop.statistics import (MIN_COST_FOR_RATIO_EUR, bootstrap_interval, excludes_zero,
-                                     minimum_detectable_difference, parcel_difference, replicates_needed,
-                                     summary_table)
+from sim.workshop.statistics import (DISTRICT_CELLS, MIN_COST_FOR_RATIO_EUR, bootstrap_interval, district_difference,
+                                     district_labels, district_shares, excludes_zero, minimum_detectable_difference,
+                                     parcel_difference, replicates_needed, signed_rank_p, summary_table)
 
 N_REP = 20
 
@@ -116,3 +116,103 @@ def test_placebo_parcel_difference_is_blank_and_a_real_change_is_found():
     # independent noise with the same rate: chance, not an effect (false discovery rate over parcels)
     _, shown = parcel_difference(rng.random((N_REP, 30, 30)) < 0.15, reference, where)
     assert shown.sum() <= 2
+
+
+# --------------------------------------------------------------------------- per district
+
+
+def test_district_labels_tile_the_grid_from_the_top_left_and_cut_short_at_the_edge():
+    labels, n = district_labels((5, 5), cells=(2, 3))
+    assert n == 6                                                  # 3 rows x 2 columns of tiles
+    assert labels[0].tolist() == [0, 0, 0, 1, 1] and labels[:, 0].tolist() == [0, 0, 2, 2, 4]
+    assert labels[4, 4] == 5                                       # the corner tile: 1 x 2 cells
+    # the report's district (12 x 16 cells) on the model's 88-cell grid: 8 rows x 6 columns of tiles
+    assert district_labels((88, 88))[1] == 48 and DISTRICT_CELLS == (12, 16)
+
+
+def test_district_shares_are_layer_cells_over_denominator_cells_per_replicate():
+    # a 2 x 4 grid, districts of 2 x 2 cells: left (columns 0-1) and right (columns 2-3)
+    labels, n = district_labels((2, 4), cells=(2, 2))
+    vacant = np.array([[[1, 0, 1, 1],
+                        [0, 0, 0, 0]],
+                       [[1, 1, 0, 0],
+                        [1, 0, 0, 0]]], dtype=bool)
+    unit = np.array([[[1, 1, 1, 0],                                 # replicate 0: 3 units left, 1 right
+                      [0, 1, 0, 0]],
+                     [[1, 1, 0, 0],                                 # replicate 1: 4 left, none on the right
+                      [1, 1, 0, 0]]], dtype=bool)
+    shares = district_shares(vacant, unit, labels, n)
+    # replicate 0: left 1 vacant of 3 units; right: (0, 2) is a unit and vacant, (0, 3) vacant but no unit
+    assert shares[0].tolist() == pytest.approx([1 / 3, 1.0])
+    # replicate 1: left 3 of 4; right: no unit, no share
+    assert shares[1, 0] == pytest.approx(0.75) and np.isnan(shares[1, 1])
+
+
+def test_signed_rank_p_is_the_exact_wilcoxon_test():
+    from scipy import stats as sps
+    rng = np.random.default_rng(5)
+    for n in (6, 12, 20):
+        x = rng.normal(0.4, 1.0, n)                                # no ties, no zeros: scipy's exact test
+        assert signed_rank_p(x) == pytest.approx(sps.wilcoxon(x, method="exact").pvalue)
+    assert signed_rank_p(np.full(20, 0.05)) == pytest.approx(2 / 2 ** 20)   # all 20 the same way
+    assert signed_rank_p(np.zeros(20)) == 1.0                      # nothing changed
+    # 1/3 - 1/6 and 1/6 tie; zeros dropped: ranks 1.5, 1.5, 3 all positive -> 2 of the 8 sign patterns as extreme
+    assert signed_rank_p(np.array([1 / 3 - 1 / 6, 1 / 6, 0.5, 0.0])) == pytest.approx(2 * 1 / 8)
+
+
+def district_case(shift_parcels: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 24 x 32 grid (2 x 2 districts of 12 x 16 cells), every cell a unit, 15% vacant in the reference;
+    the scenario re-draws 10% of the cells (chance under common random numbers) and in district 0 empties
+    ``shift_parcels`` other units in every replicate, different ones each time."""
+    reference = rng.random((N_REP, 24, 32)) < 0.15
+    scenario = reference.copy()
+    redraw = rng.random(reference.shape) < 0.10
+    scenario[redraw] = rng.random(int(redraw.sum())) < 0.15
+    for r in range(N_REP):
+        let = np.flatnonzero(~scenario[r, :12, :16].ravel())
+        block = scenario[r, :12, :16].ravel()                       # a copy: the slice is not contiguous
+        block[rng.choice(let, shift_parcels, replace=False)] = True
+        scenario[r, :12, :16] = block.reshape(12, 16)
+    return scenario, reference, np.ones((24, 32), dtype=bool)
+
+
+def test_a_district_shift_too_small_for_any_parcel_is_found_per_district():
+    rng = np.random.default_rng(11)
+    scenario, reference, unit = district_case(12, rng)             # +12 of 192 units: about +6 points
+    _, parcels = parcel_difference(scenario, reference, unit)
+    assert not parcels.any()                                       # a parcel is emptied in ~1 of 20 replicates
+    found = district_difference(scenario, reference, unit, unit)
+    assert found.tested.all() and found.shown.tolist() == [True, False, False, False]
+    assert 0.04 < found.difference[0] < 0.08 and (found.difference[1:] == 0).all()
+    assert (found.labels[:12, :16] == 0).all() and (found.labels[12:, 16:] == 3).all()
+
+
+def test_placebo_district_difference_is_blank_and_districts_without_units_are_not_tested():
+    rng = np.random.default_rng(12)
+    scenario, reference, unit = district_case(12, rng)
+    placebo = district_difference(reference.copy(), reference, unit, unit)
+    assert placebo.tested.all() and not placebo.shown.any() and not placebo.difference.any()
+    # no unit in the right-hand districts (columns 16-31): not tested, not shown
+    unit = unit.copy()
+    unit[:, 16:] = False
+    found = district_difference(scenario, reference, unit, unit)
+    assert found.tested.tolist() == [True, False, True, False]
+    assert found.shown.tolist() == [True, False, False, False]
+    # independent replicates at the same rate (no common random numbers, no effect): chance, not shown
+    noise = district_difference(rng.random(reference.shape) < 0.15, reference, unit, unit)
+    assert not noise.shown.any()
+
+
+def test_districts_are_whole_blocks_of_the_model_grid():
+    # the tiles' first row and first column are streets in the generated city (sim/parcels.py), so a
+    # district boundary runs along a street and never cuts a block
+    from sim.parcels import _street_classes
+    from sim.uses import LAND_PARCEL
+    from sim.workshop.statistics import BLOCK_CELLS, DISTRICT_PARCELS
+    land, _, _ = _street_classes(88, np.random.default_rng(0))
+    rows, cols = np.mgrid[0:88, 0:88]
+    assert not (land[(rows % BLOCK_CELLS[0] == 0) | (cols % BLOCK_CELLS[1] == 0)] == LAND_PARCEL).any()
+    assert (land[1:3, 1:8] == LAND_PARCEL).all()                   # a block: 2 x 7 parcels
+    labels, _ = district_labels((88, 88))
+    assert (labels[1:DISTRICT_CELLS[0], 1:DISTRICT_CELLS[1]] == 0).all()
+    assert int((land[labels == 0] == LAND_PARCEL).sum()) == DISTRICT_PARCELS[0] * DISTRICT_PARCELS[1] == 112

@@ -1,6 +1,6 @@
 """Maps of the parcel grid: land use and street classes of one snapshot; per parcel, the
-probability over replicates of being vacant (long-term vacant, a front, in poor condition) and
-its difference between scenarios.
+probability over replicates of being vacant (long-term vacant, a front, in poor condition), and
+per district of blocks the difference of that share between scenarios.
 
 The maps are schematic, not to scale: one cell is one parcel (a building or plot), streets and
 squares are cells of their own (``sim/parcels.py``)."""
@@ -138,10 +138,16 @@ def plot_map(snapshot: dict, path, title: str = "", lang: str = "en") -> Path:
 # scale and compress to small PNGs (the report must stay under ~2 MB).
 PROBABILITY_BOUNDS = (0.0, 0.001, 0.10, 0.25, 0.50, 0.75, 1.0001)
 PROBABILITY_COLOURS = ("#fbf3e4", "#fdd49e", "#fc8d59", "#e34a33", "#b30000", "#4d0000")
-DIFFERENCE_BOUNDS = (-1.0001, -0.5, -0.25, -0.10, -0.001, 0.001, 0.10, 0.25, 0.5, 1.0001)
-# fewer (blue) and more (orange-brown) than the reference; pale sand: no distinguishable difference
-DIFFERENCE_COLOURS = ("#08306b", "#2171b5", "#6baed6", "#c6dbef", "#f4efe6", "#fdd0a2", "#fd8d3c",
+# a lower (blue) and higher (orange-brown) share than the reference, smallest difference nearest the
+# middle; pale sand: no distinguishable difference
+# (the smallest classes are a clear blue and orange, not pastel: a district shown must stand out from
+# the pale ones that are not)
+DIFFERENCE_COLOURS = ("#08306b", "#2171b5", "#4292c6", "#9ecae1", "#f4efe6", "#fdae6b", "#fd8d3c",
                       "#d94801", "#7f2704")
+# Classes of a district's difference in share (percentage points, by size; sign by colour): a
+# district's share moves by a few points (zoning: 3 to 9 points lower vacancy in the centre), so
+# the classes of the per-parcel probabilities (10, 25, 50) would put nearly all in one.
+DISTRICT_STEPS = (0.0, 0.02, 0.05, 0.10)
 NO_UNIT_COLOUR = "#bdbdbd"     # parcels the layer does not apply to (homes): mid grey, not confused with 0
 STREET_COLOUR = "#ffffff"      # public space white: the grey of homes and the colours of units stand out
 
@@ -152,12 +158,17 @@ MAP_TEXT = {  # key: (en, nl)
     "poor": ("Building in poor condition", "Pand in slechte staat"),
     "probability": ("Share of the {n} replicates in which the parcel is so (%)",
                     "Aandeel van de {n} replicaties waarin het perceel zo is (%)"),
-    "difference": ("Difference with doing nothing where distinguishable (percentage points)",
-                   "Verschil met niets doen waar te onderscheiden (procentpunt)"),
-    "n_shown": ("{k} parcels distinguishable", "{k} percelen te onderscheiden"),
-    "none_shown": ("no parcel distinguishable", "geen perceel te onderscheiden"),
-    "less": ("less often", "minder vaak"),
-    "more": ("more often", "vaker"),
+    "difference": ("Difference in the share with doing nothing per district of {br} × {bc} blocks (up to "
+                   "{pr} × {pc} parcels, outlined), percentage points, where distinguishable",
+                   "Verschil in het aandeel met niets doen per deelgebied van {br} × {bc} bouwblokken (tot "
+                   "{pr} × {pc} percelen, omlijnd), in procentpunten, waar te onderscheiden"),
+    "n_shown": ("{k} of the {m} districts distinguishable", "{k} van de {m} deelgebieden te onderscheiden"),
+    "none_shown": ("none of the {m} districts distinguishable", "geen van de {m} deelgebieden te onderscheiden"),
+    "not_distinguishable": ("not distinguishable", "niet te onderscheiden"),
+    "less": ("lower share", "lager aandeel"),
+    "more": ("higher share", "hoger aandeel"),
+    "not_tested": ("no business unit in the district: not tested",
+                   "geen bedrijfsruimte in het deelgebied: niet getoetst"),
     "no_unit": ("not a business unit (homes) / not applicable", "geen bedrijfsruimte (wonen) / n.v.t."),
     "scale": ("Schematic map, not to scale: one cell is one parcel.",
               "Schematische kaart, niet op schaal: één vakje is één perceel."),
@@ -181,23 +192,59 @@ def _layer_image(ax, values: np.ndarray, land: np.ndarray, applies: np.ndarray, 
     ax.set_yticks([])
 
 
-def _class_labels(bounds, signed: bool = False) -> list[str]:
-    """Legend labels of the classes between ``bounds`` in percent (points): "0", "0 – 10", "+10 – +25"."""
+def _class_labels(bounds) -> list[str]:
+    """Legend labels of the classes between ``bounds`` in percent: "0", "0 – 10", "10 – 25"."""
     def pct(v: float) -> str:
         p = round(100 * max(-1.0, min(1.0, v))) if abs(v) > 0.0011 else 0
-        return ("0" if p == 0 else f"{p:+d}" if signed else f"{p:d}").replace("-", "\u2212")
+        return "0" if p == 0 else f"{p:d}"
     return ["0" if abs(lo) <= 0.0011 and abs(hi) <= 0.0011 else f"{pct(lo)} – {pct(hi)}"
             for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
+def _district_image(ax, difference, land: np.ndarray) -> None:
+    """The difference per district on its parcels: blue lower, orange higher (by size, classes of
+    ``DISTRICT_STEPS``), pale where not distinguishable, grey where not tested; public space white;
+    the districts outlined."""
+    labels = np.asarray(difference.labels)
+    diff, shown, tested = (np.asarray(a) for a in (difference.difference, difference.shown, difference.tested))
+    neutral, street, grey = len(DISTRICT_STEPS), len(DIFFERENCE_COLOURS), len(DIFFERENCE_COLOURS) + 1
+    size = np.digitize(np.abs(diff), DISTRICT_STEPS[1:])           # 0 .. 3, smallest to largest
+    per_district = np.where(~tested, grey, neutral)
+    per_district = np.where(shown & (diff < 0), neutral - 1 - size, per_district)
+    per_district = np.where(shown & (diff > 0), neutral + 1 + size, per_district)
+    img = np.where(land != LAND_PARCEL, street, per_district[labels])
+    cmap = ListedColormap([*DIFFERENCE_COLOURS, STREET_COLOUR, NO_UNIT_COLOUR])
+    ax.imshow(img, cmap=cmap, norm=BoundaryNorm(np.arange(grey + 2) - 0.5, grey + 1), interpolation="nearest")
+    # outlines where the district changes (the districts are tiles: one row and one column tell all)
+    for j in np.flatnonzero(labels[0, 1:] != labels[0, :-1]):
+        ax.axvline(j + 0.5, color="0.35", lw=0.6)
+    for i in np.flatnonzero(labels[1:, 0] != labels[:-1, 0]):
+        ax.axhline(i + 0.5, color="0.35", lw=0.6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _district_labels_text(lang: str) -> list[str]:
+    """Legend labels of the district classes, most negative first: "≤ −10", "−10 – −5", ...,
+    "not distinguishable", ..., "≥ +10"."""
+    pts = [round(100 * v) for v in DISTRICT_STEPS]
+    minus = "\u2212"
+    below = [f"≤ {minus}{pts[-1]}"] + [f"{minus}{pts[k + 1]} – " + (f"{minus}{pts[k]}" if pts[k] else "0")
+                                       for k in range(len(pts) - 2, -1, -1)]
+    above = [("0" if not pts[k] else f"+{pts[k]}") + f" – +{pts[k + 1]}" for k in range(len(pts) - 1)]
+    above.append(f"≥ +{pts[-1]}")
+    below[0] += f" ({_mt('less', lang)})"
+    above[-1] += f" ({_mt('more', lang)})"
+    return [*below, _mt("not_distinguishable", lang), *above]
+
+
 def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarray, applies: dict[str, np.ndarray],
-                            n_replicates: int, lang: str = "en", *,
-                            differences: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                            title: str = "") -> Figure:
+                            n_replicates: int, lang: str = "en", *, differences: dict | None = None,
+                            district: tuple[int, int, int, int] = (4, 2, 8, 14), title: str = "") -> Figure:
     """Per layer (vacant, long-term vacant, front, poor condition) the share of replicates in which
-    each parcel is so; with ``differences`` a second row: the difference in that share with the
-    reference, coloured only where distinguishable (``sim.workshop.statistics.parcel_difference``),
-    with the number of such parcels.
+    each parcel is so; with ``differences`` a second row: per district, the difference in the
+    layer's share with the reference, coloured only where distinguishable
+    (``sim.workshop.statistics.district_difference``), with the number of such districts.
 
     Args:
         probabilities: layer -> (row, column) share of replicates (layers of ``MAP_TEXT`` present).
@@ -206,7 +253,10 @@ def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarr
             and fronts, all parcels for condition); grey elsewhere.
         n_replicates: How many replicates the shares rest on (said in the legend).
         lang: "en" or "nl".
-        differences: layer -> (difference, distinguishable mask), or None for the reference.
+        differences: layer -> a ``DistrictDifference`` (``difference``, ``shown`` and ``tested``
+            per district, ``labels`` the district of each cell), or None for the reference.
+        district: What a district is, for the legend: blocks down, blocks across, parcels down,
+            parcels across (``DISTRICT_BLOCKS`` and ``DISTRICT_PARCELS`` of the statistics).
         title: Figure title.
 
     Returns:
@@ -224,23 +274,27 @@ def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarr
         _layer_image(ax, probabilities[layer], land, applies[layer], PROBABILITY_BOUNDS, PROBABILITY_COLOURS)
         ax.set_title(_mt(layer, lang), fontsize=9)
         if differences:
-            diff, shown = differences[layer]
+            found = differences[layer]
             ax = axes[1, col]
-            _layer_image(ax, np.where(shown, diff, 0.0), land, applies[layer], DIFFERENCE_BOUNDS, DIFFERENCE_COLOURS)
-            k = int(shown.sum())
-            ax.set_title(_mt("n_shown", lang, k=k) if k else _mt("none_shown", lang), fontsize=8, color="0.25")
+            _district_image(ax, found, land)
+            k, m = int(np.sum(found.shown)), int(np.sum(found.tested))
+            # two lines: one ("10 van de 48 deelgebieden te onderscheiden") is wider than the panel
+            text = _mt("n_shown", lang, k=k, m=m) if k else _mt("none_shown", lang, m=m)
+            ax.set_title(textwrap.fill(text, 30), fontsize=8, color="0.25")
     grey = Patch(facecolor=NO_UNIT_COLOUR, edgecolor="0.5", label=_mt("no_unit", lang))
     handles = [Patch(facecolor=c, edgecolor="0.5", label=t)
                for c, t in zip(PROBABILITY_COLOURS, _class_labels(PROBABILITY_BOUNDS))] + [grey]
     axes[0, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), fontsize=7, frameon=False,
                        title=textwrap.fill(_mt("probability", lang, n=n_replicates), 26), title_fontsize=7)
     if differences:
-        labels = _class_labels(DIFFERENCE_BOUNDS, signed=True)
-        labels[0] += f" ({_mt('less', lang)})"
-        labels[-1] += f" ({_mt('more', lang)})"
-        handles = [Patch(facecolor=c, edgecolor="0.5", label=t) for c, t in zip(DIFFERENCE_COLOURS, labels)]
-        axes[1, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), fontsize=7,
-                           frameon=False, title=textwrap.fill(_mt("difference", lang), 26), title_fontsize=7)
+        handles = [Patch(facecolor=c, edgecolor="0.5", label=t)
+                   for c, t in zip(DIFFERENCE_COLOURS, _district_labels_text(lang))]
+        handles.append(Patch(facecolor=NO_UNIT_COLOUR, edgecolor="0.5",
+                             label=textwrap.fill(_mt("not_tested", lang), 30)))
+        br, bc, pr, pc = district
+        axes[1, -1].legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), fontsize=7, frameon=False,
+                           title=textwrap.fill(_mt("difference", lang, br=br, bc=bc, pr=pr, pc=pc), 30),
+                           title_fontsize=7)
     fig.text(0.0, 0.0, _mt("scale", lang), fontsize=7, color="0.35", ha="left", va="bottom")
     if title:
         fig.suptitle(title, fontsize=11)
@@ -249,9 +303,9 @@ def probability_maps_figure(probabilities: dict[str, np.ndarray], land: np.ndarr
 
 def plot_probability_maps(probabilities: dict[str, np.ndarray], land: np.ndarray, applies: dict[str, np.ndarray],
                           n_replicates: int, path, lang: str = "en", *,
-                          differences: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+                          differences: dict | None = None, district: tuple[int, int, int, int] = (4, 2, 8, 14),
                           title: str = "") -> Path:
     """Write ``probability_maps_figure`` (same arguments) as a palette PNG at ``path``; returns the path."""
     fig = probability_maps_figure(probabilities, land, applies, n_replicates, lang, differences=differences,
-                                  title=title)
+                                  district=district, title=title)
     return _save_atomic(fig, path, palette=True)

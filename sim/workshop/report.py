@@ -29,8 +29,8 @@ from sim.kpis import KEY_METRICS
 from sim.numbers import decimals_for, format_number
 from sim.plots import label, metric_kind
 from sim.uses import LAND_PARCEL
-from sim.workshop.statistics import (MIN_COST_FOR_RATIO_EUR, RELEVANT_DIFFERENCE, diff_kind, parcel_difference,
-                                     parcel_probabilities)
+from sim.workshop.statistics import (DISTRICT_BLOCKS, DISTRICT_PARCELS, MIN_COST_FOR_RATIO_EUR, RELEVANT_DIFFERENCE,
+                                     DistrictDifference, diff_kind, district_difference, parcel_probabilities)
 
 LANGS = plots.LANGS
 
@@ -214,16 +214,26 @@ TEXT: dict[str, tuple[str, str]] = {
         "The first map shows the city: the street classes (they do not change) and the land use at the end of "
         "the period in a typical replicate of doing nothing. Then, per scenario, the share of the {reps} "
         "replicates in which each parcel is vacant, vacant for more than a year, home to a criminal front "
-        "business, or in poor condition at the end of the period; below it, where the scenario differs from doing "
-        "nothing by more than chance (replicate by replicate, with at most 5% of the parcels shown expected to "
-        "be chance). A blank lower row means no parcel-level difference can be told apart from chance.",
+        "business, or in poor condition at the end of the period. Below it, the difference with doing nothing per "
+        "district of {br} × {bc} blocks (up to {pr} × {pc} parcels, outlined on the map): per replicate the share of "
+        "the district's business units that is vacant, vacant for more than a year or a front, or the share of its "
+        "parcels in poor condition, compared with the same replicate of doing nothing. A district is coloured only "
+        "where that difference is larger than chance: a Wilcoxon signed-rank test over the replicates, with at most "
+        "5% of the districts shown expected to be chance. Single parcels are too noisy to tell anything apart. A "
+        "blank lower row means no district's difference can be told apart from chance; grey districts have no "
+        "business unit and are not tested.",
         "De eerste kaart toont de stad: de straattypen (die veranderen niet) en het grondgebruik aan het eind van "
         "de periode in een typische replicatie van niets doen. Daarna per scenario het aandeel van de {reps} "
         "replicaties waarin een perceel aan het eind van de periode leegstaat, langer dan een jaar leegstaat, een "
-        "dekmantelbedrijf huisvest of in slechte staat is; daaronder waar het scenario meer dan door toeval "
-        "verschilt van niets doen (per replicatie vergeleken; van de getoonde percelen is naar verwachting "
-        "hooguit 5% toeval). Een lege onderste rij betekent dat geen enkel verschil per perceel van toeval te "
-        "onderscheiden is."),
+        "dekmantelbedrijf huisvest of in slechte staat is. Daaronder het verschil met niets doen per deelgebied "
+        "van {br} × {bc} bouwblokken (tot {pr} × {pc} percelen, omlijnd op de kaart): per replicatie het aandeel "
+        "van de bedrijfsruimten in het deelgebied dat leegstaat, langer dan een jaar leegstaat of een "
+        "dekmantelbedrijf huisvest, of het aandeel van de percelen in slechte staat, vergeleken met dezelfde "
+        "replicatie van niets doen. Een deelgebied krijgt alleen een kleur als dat verschil groter is dan toeval: "
+        "een Wilcoxon-rangtekentoets over de replicaties, waarbij van de getoonde deelgebieden naar verwachting "
+        "hooguit 5% toeval is. Losse percelen zijn te onrustig om iets te onderscheiden. Een lege onderste rij "
+        "betekent dat in geen enkel deelgebied een verschil van toeval te onderscheiden is; grijze deelgebieden "
+        "hebben geen bedrijfsruimte en zijn niet getoetst."),
     "city_title": ("The city: land use in {year} (doing nothing, typical replicate) and street classes",
                    "De stad: grondgebruik in {year} (niets doen, typische replicatie) en straattypen"),
     "map_title": ("{name}", "{name}"),
@@ -635,21 +645,42 @@ def _typical_replicate(state: Mapping) -> int:
     return int(np.argsort(np.abs(share - np.median(share)), kind="stable")[0])
 
 
-def _aligned(state: Mapping, reference: Mapping, layer: str) -> tuple[np.ndarray, np.ndarray]:
-    """The two stacks of ``layer`` on the replicates both have (replicate i on the same seed)."""
-    a_reps = list(state.get("replicates", range(len(state[layer]))))
-    b_reps = list(reference.get("replicates", range(len(reference[layer]))))
+def _stack(state: Mapping, key: str, n: int) -> np.ndarray:
+    """A (replicate, row, column) stack of ``key``; a single (row, column) mask repeated."""
+    values = np.asarray(state[key])
+    return values if values.ndim == 3 else np.broadcast_to(values, (n, *values.shape))
+
+
+def _aligned(state: Mapping, reference: Mapping, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """The two stacks of ``key`` on the replicates both have (replicate i on the same seed)."""
+    a_reps = list(state.get("replicates", range(len(state["vacant"]))))
+    b_reps = list(reference.get("replicates", range(len(reference["vacant"]))))
     both = [r for r in a_reps if r in b_reps]
-    return (np.asarray(state[layer])[[a_reps.index(r) for r in both]],
-            np.asarray(reference[layer])[[b_reps.index(r) for r in both]])
+    return (_stack(state, key, len(a_reps))[[a_reps.index(r) for r in both]],
+            _stack(reference, key, len(b_reps))[[b_reps.index(r) for r in both]])
 
 
-def map_differences(state: Mapping, reference: Mapping) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per map layer, the difference in probability with the reference where distinguishable and
-    the mask of those parcels (``parcel_difference`` on the replicates both have)."""
-    masks = _layer_masks(state)
-    return {layer: parcel_difference(*_aligned(state, reference, layer), masks[layer])
-            for layer in parcel_probabilities(state)}
+def _denominator_key(layer: str) -> str:
+    """What a layer's share is of: business units (``unit``, changed by conversions) for vacancy and
+    fronts, as in the vacancy KPIs; every parcel for condition."""
+    return "parcel" if layer == "poor" else "unit"
+
+
+def map_differences(state: Mapping, reference: Mapping) -> dict[str, DistrictDifference]:
+    """Per map layer, the paired difference of the layer's share with the reference per district of
+    ``DISTRICT_BLOCKS`` blocks and where it is distinguishable (``district_difference`` on the
+    replicates both have): the share of business units vacant, vacant for more than a year or
+    a front, and the share of parcels in poor condition."""
+    def with_parcels(s: Mapping) -> dict:
+        land = np.asarray(s["land"])
+        return {**s, "parcel": land == LAND_PARCEL, "unit": s.get("unit", land == LAND_PARCEL)}
+    state, reference = with_parcels(state), with_parcels(reference)
+    out = {}
+    for layer in parcel_probabilities(state):
+        a, b = _aligned(state, reference, layer)
+        a_den, b_den = _aligned(state, reference, _denominator_key(layer))
+        out[layer] = district_difference(a, b, a_den, b_den)
+    return out
 
 
 def _write_maps(plots_dir: Path, states: Mapping[str, Mapping], scenarios: list[str], baseline: str,
@@ -675,7 +706,8 @@ def _write_maps(plots_dir: Path, states: Mapping[str, Mapping], scenarios: list[
         differences = (map_differences(state, reference) if scen != baseline and reference is not None else None)
         n = len(np.asarray(state["vacant"]))
         fig = probability_maps_figure(probabilities, np.asarray(state["land"]), masks, n, lang,
-                                      differences=differences, title=short[scen])
+                                      differences=differences, district=(*DISTRICT_BLOCKS, *DISTRICT_PARCELS),
+                                      title=short[scen])
         figures.append((short[scen], _png(fig, plots_dir / f"maps_{_safe_name(scen)}{suffix}.png"), ""))
     return figures
 
@@ -853,6 +885,8 @@ def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, states: 
     cost_effect = _cost_effect_chart(plots_dir, summary, baseline, short, lang, suffix)
     trajectories, zero_note = _trajectory_charts(plots_dir, summary, metrics, baseline, short, lang, suffix)
     map_figures = _write_maps(plots_dir, states, scenarios, baseline, short, lang, year, suffix)
+    maps_note = _t("maps_note", lang, reps=reps, br=DISTRICT_BLOCKS[0], bc=DISTRICT_BLOCKS[1],
+                   pr=DISTRICT_PARCELS[0], pc=DISTRICT_PARCELS[1])
     sections = [
         _summary_section(summary, scenarios, long, baseline, descriptions or {}, lang, year, years),
         f'<h2>{_t("cost_effect", lang)}</h2>\n' + "\n".join(_figure_html(*f, lang) for f in cost_effect),
@@ -860,7 +894,7 @@ def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, states: 
         _precision_section(summary, reps, lang),
         f'<h2>{_t("trajectories", lang)}</h2>\n' + (f'<p class="note">{html.escape(zero_note)}</p>\n' if zero_note
                                                     else "") + "\n".join(_figure_html(*f, lang) for f in trajectories),
-        f'<h2>{_t("maps", lang)}</h2>\n<p class="note">{html.escape(_t("maps_note", lang, reps=reps))}</p>\n'
+        f'<h2>{_t("maps", lang)}</h2>\n<p class="note">{html.escape(maps_note)}</p>\n'
         + "\n".join(_figure_html(*f, lang) for f in map_figures),
     ]
     if failures:
