@@ -160,6 +160,19 @@ def test_signed_rank_p_is_the_exact_wilcoxon_test():
     assert signed_rank_p(np.array([1 / 3 - 1 / 6, 1 / 6, 0.5, 0.0])) == pytest.approx(2 * 1 / 8)
 
 
+def test_signed_rank_p_many_pairs_follows_the_normal_approximation():
+    # above SIGNED_RANK_EXACT_MAX pairs (e.g. 200 replicates) the exact distribution would cost n^3:
+    # the p is scipy's normal approximation, and it meets the exact one at the cut-off
+    from scipy import stats as sps
+    from sim.workshop.statistics import SIGNED_RANK_EXACT_MAX
+    rng = np.random.default_rng(8)
+    x = rng.normal(0.1, 1.0, 200)
+    assert signed_rank_p(x) == pytest.approx(sps.wilcoxon(x, method="approx", correction=True).pvalue, rel=1e-9)
+    y = rng.normal(0.3, 1.0, SIGNED_RANK_EXACT_MAX + 1)
+    assert signed_rank_p(y) == pytest.approx(sps.wilcoxon(y, method="exact").pvalue, abs=2e-3)
+    assert signed_rank_p(np.round(rng.normal(0, 1, 300))) <= 1.0   # many ties and zeros: still a p
+
+
 def district_case(shift_parcels: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A 24 x 32 grid (2 x 2 districts of 12 x 16 cells), every cell a unit, 15% vacant in the reference;
     the scenario re-draws 10% of the cells (chance under common random numbers) and in district 0 empties
