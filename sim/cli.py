@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from sim.i18n import text
 from sim.scenario import MAX_SEED, Scenario, ScenarioError
 
 EXIT_BAD_INPUT = 2
@@ -364,7 +365,7 @@ CONSOLE_TEXT: dict[str, tuple[str, str]] = {
 
 def _say(key: str, lang: str, **values) -> str:
     """The console text ``key`` in ``lang``, with ``values`` filled in."""
-    return CONSOLE_TEXT[key][("en", "nl").index(lang)].format(**values)
+    return text(CONSOLE_TEXT, key, lang, **values)
 
 
 # Metrics counted since the start of the run rather than at each step (sim/kpis.py: conversions,

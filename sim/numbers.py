@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-LANGS: tuple[str, ...] = ("en", "nl")
+from sim.i18n import LANGS
 MINUS = "\u2212"  # a real minus sign: a hyphen is easy to miss in a table
 _SCALE = {"plain": 1.0, "index": 1.0, "count": 1.0, "m2": 1.0, "share": 100.0, "points": 100.0, "eur": 1e-6}
 _UNIT = {"plain": ("", ""), "index": ("", ""), "count": ("", ""), "m2": (" m²", " m²"), "share": ("%", "%"),

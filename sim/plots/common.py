@@ -12,10 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
+from sim.i18n import LANGS, lang_index, text
 from sim.uses import STREET_CLASSES, USES
-
-
-LANGS: tuple[str, ...] = ("en", "nl")
 
 
 DPI = 110
@@ -93,23 +91,12 @@ SCENARIO_COLOURS: tuple[str, ...] = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
 SCENARIO_STYLES: tuple[str, ...] = ("-", "--", ":", "-.")
 
 
-def _lang_index(lang: str) -> int:
-    """Return 0 for English and 1 for Dutch.
-
-    Args:
-        lang: "en" or "nl".
-
-    Raises:
-        ValueError: for any other language code.
-    """
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
-    return LANGS.index(lang)
+_lang_index = lang_index   # the one check of a language code (sim.i18n)
 
 
 def _t(key: str, lang: str) -> str:
     """Return the fixed chart text ``key`` in language ``lang``."""
-    return TEXT[key][_lang_index(lang)]
+    return text(TEXT, key, lang)
 
 
 def label(key: str, lang: str = "en") -> str:

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
+from sim.i18n import text
 from sim.plots.common import (KIND_SCALE, SCENARIO_COLOURS, SCENARIO_STYLES, _kpi_suptitle, _lang_index,
                               _no_data, _number_axis, _save_atomic, _scenarios, _summarise, _t, label,
                               metric_kind)
@@ -136,7 +137,7 @@ TEXT_COMPARISON: dict[str, tuple[str, str]] = {
 
 def _tc(key: str, lang: str) -> str:
     """Fixed text of the comparison charts (``TEXT_COMPARISON``) in language ``lang``."""
-    return TEXT_COMPARISON[key][_lang_index(lang)]
+    return text(TEXT_COMPARISON, key, lang)
 
 
 # Paul Tol's "muted" scheme (https://personal.sron.nl/~pault/, colour-blind safe, designed for

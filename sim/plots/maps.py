@@ -15,6 +15,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from sim.i18n import text
 from sim.uses import LAND_PARCEL, LAND_TYPES, N_STREETS, N_USES, STREET_CLASSES, USES
 from sim.plots.common import _lang_index, _save_atomic, _t
 
@@ -176,8 +177,7 @@ MAP_TEXT = {  # key: (en, nl)
 
 
 def _mt(key: str, lang: str, **fmt) -> str:
-    text = MAP_TEXT[key][_lang_index(lang)]
-    return text.format(**fmt) if fmt else text
+    return text(MAP_TEXT, key, lang, **fmt)
 
 
 def _layer_image(ax, values: np.ndarray, land: np.ndarray, applies: np.ndarray, bounds, colours) -> None:

@@ -18,6 +18,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
+from sim.i18n import text
 from sim.numbers import decimals_for, format_number
 from sim.plots import label, metric_kind
 from sim.plots.common import _number_axis   # the decimal comma of the other charts
@@ -60,7 +61,7 @@ NOTE_PT = 8                # font size of the warning on an index figure
 
 
 def _t(key: str, lang: str, **kw) -> str:
-    return TEXT[key][0 if lang == "en" else 1].format(**kw)
+    return text(TEXT, key, lang, **kw)
 
 
 def _kpi(name: str) -> str:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from sim import plots
+from sim import i18n, plots
 from sim.kpis import KEY_METRICS
 from sim.numbers import decimals_for, format_number
 from sim.plots import label, metric_kind
@@ -278,8 +278,7 @@ def _i(lang: str) -> int:
 
 
 def _t(key: str, lang: str, **fmt) -> str:
-    text = TEXT[key][_i(lang)]
-    return text.format(**fmt) if fmt else text
+    return i18n.text(TEXT, key, lang, **fmt)
 
 
 def _lower_first(text: str) -> str:
