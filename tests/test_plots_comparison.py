@@ -207,22 +207,29 @@ def test_not_distinguishable_markers_are_hollow_grey_and_colours_follow_directio
     assert any(not v for v in rows["distinguishable"][1:]) and any(rows["distinguishable"][1:])
 
 
-@pytest.mark.parametrize("lang", ["en", "nl"])
-def test_number_labels_do_not_overlap(lang):
-    fig = c.cost_effect_figure(make_summary(), lang, baseline="baseline")
+def drawn_number_labels(fig):
+    """Per panel of a drawn cost-effect figure: (panel, its number labels, their boxes, its frame)."""
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     renderer = canvas.get_renderer()
     for ax in panels(fig):
         texts = number_labels(ax)
-        boxes = [t.get_window_extent(renderer) for t in texts]
-        frame = ax.get_window_extent(renderer)
+        yield ax, texts, [t.get_window_extent(renderer) for t in texts], ax.get_window_extent(renderer)
+
+
+def label_numbers(texts) -> list[int]:
+    return sorted(n for t in texts for n in map(int, t.get_text().split(",")))
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_number_labels_do_not_overlap(lang):
+    fig = c.cost_effect_figure(make_summary(), lang, baseline="baseline")
+    for ax, texts, boxes, frame in drawn_number_labels(fig):
         for a, b in itertools.combinations(boxes, 2):
             assert not a.overlaps(b), (ax.get_title(), a, b)
         assert all(frame.contains(b.x0, b.y0) and frame.contains(b.x1, b.y1) for b in boxes)
         # every scenario is numbered once; the two coinciding points share "3,7"
-        numbers = sorted(n for t in texts for n in map(int, t.get_text().split(",")))
-        assert numbers == list(range(1, N_SCEN + 1))
+        assert label_numbers(texts) == list(range(1, N_SCEN + 1))
         assert "3,7" in [t.get_text() for t in texts]
 
 
@@ -248,15 +255,9 @@ def crowded_summary(seed: int) -> pd.DataFrame:
 @pytest.mark.parametrize("seed", range(4))
 def test_number_labels_do_not_overlap_when_points_crowd(seed):
     fig = c.cost_effect_figure(crowded_summary(seed), baseline="baseline")
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    for ax in panels(fig):
-        texts = number_labels(ax)
-        boxes = [t.get_window_extent(renderer) for t in texts]
+    for _, texts, boxes, _ in drawn_number_labels(fig):
         assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
-        numbers = sorted(n for t in texts for n in map(int, t.get_text().split(",")))
-        assert numbers == list(range(1, N_SCEN + 1))
+        assert label_numbers(texts) == list(range(1, N_SCEN + 1))
 
 
 def test_key_lists_every_scenario_once():
