@@ -161,9 +161,11 @@ class Job:
         """Delete the job's folder (its runs and report)."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def run(self, on_progress: Callable[[int, int], None] | None = None, lang: str = "en") -> Outcome:
+    def run(self, on_progress: Callable[[int, int], None] | None = None, lang: str = "en",
+            stop: Callable[[], bool] | None = None) -> Outcome:
         """Run every task on the shared pool, store each as it arrives, then summarise (blocks:
-        call it from a background thread). Raises Cancelled when cancelled meanwhile."""
+        call it from a background thread). Raises Cancelled when cancelled meanwhile, or when
+        ``stop()`` turns true (the page's thread was cancelled: a newer Run, or the tab closed)."""
         t0 = time.perf_counter()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         plan = comparison_plan(self.scenarios, [f"<scenario {s.name}>" for s in self.scenarios], self.seeds)
@@ -177,6 +179,8 @@ class Job:
             self.cancel()
         try:
             while pending:
+                if stop is not None and stop():
+                    self.cancel()
                 if self.cancelled:
                     raise Cancelled()
                 done, _ = wait(pending, timeout=WAIT_SECONDS, return_when=FIRST_COMPLETED)
