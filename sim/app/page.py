@@ -154,7 +154,8 @@ def Results(outcome, job: Job, lang: str, stale: bool):
         solara.HTML(tag="div", unsafe_innerHTML=tables[1])
     elif tab == "yaml":
         solara.HTML(tag="p", unsafe_innerHTML=html.escape(t("yaml_note", lang, reps=reps)))
-        solara.Preformatted(form.scenario_yaml(outcome.scenarios[1]), classes=["regie-yaml"])
+        with solara.Column(classes=["regie-yaml"]):
+            solara.Preformatted(form.scenario_yaml(outcome.scenarios[1]))
 
 
 @solara.component
