@@ -42,7 +42,7 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://localhost:{port}/")
             page.wait_for_selector(".regie-switch-acquisition_fund", timeout=90_000)
-            page.locator(f".regie-switch-{args.instrument} input").check(force=True)
+            page.locator(f".regie-switch-{args.instrument} label").first.click()   # the label: Vuetify 2 hides the input
             page.locator(".regie-replicates input").fill(str(args.replicates))
             page.locator(".regie-replicates input").press("Tab")
             page.wait_for_selector(f".regie-area-{args.instrument}")

@@ -94,7 +94,7 @@ class Offline:
 
 
 def _short_run_choice(page, kind: str = "vacancy_ordinance") -> None:
-    page.locator(f".regie-switch-{kind} input").check(force=True)
+    page.locator(f".regie-switch-{kind} label").first.click()   # the label: Vuetify 2 hides the input
     for css, value in ((".regie-years input", "3"), (".regie-replicates input", "2")):
         page.locator(css).fill(value)
         page.locator(css).press("Tab")
@@ -174,7 +174,8 @@ def test_two_sessions_do_not_see_each_other(server, browser):
 def test_bad_values_are_refused_in_the_form(server, browser):
     ctx = Offline(browser)
     page = ctx.page(server)
-    page.locator(".regie-switch-facade_subsidy input").check(force=True)
+    page.locator(".regie-switch-facade_subsidy label").first.click()   # the label: Vuetify 2 hides the input
+    page.wait_for_selector(".regie-field-facade_subsidy-share input", timeout=TIMEOUT_MS)
     field = page.locator(".regie-field-facade_subsidy-share input")
     field.fill("1,5")
     field.press("Tab")
