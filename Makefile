@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-py$(PY_VERSION)
 # test processes: one per core (pytest-xdist); TEST_WORKERS=0 runs in this process
 TEST_WORKERS ?= auto
 
-.PHONY: run test bench bench-sweep bench-crn evidence golden install clean
+.PHONY: run app bench-app test bench bench-sweep bench-crn evidence golden install clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY_VERSION)" || { echo "make: no usable Python (PYTHON='$(PYTHON)'); install Python >= 3.11 or set PYTHON=" >&2; exit 1; }
@@ -19,13 +19,20 @@ $(STAMP): pyproject.toml
 		echo "make: $(VENV) was made with another Python; making it anew with $(PYTHON) ($(PY_VERSION))"; rm -rf $(VENV); fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,app]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/regie run scenarios/baseline.yaml
+
+# The workshop web page (README "Workshop app"): http://localhost:8765/, Ctrl-C stops it.
+app: $(STAMP)
+	$(BIN)/regie app
+
+bench-app: $(STAMP)
+	$(BIN)/python bench/app_bench.py
 
 test: $(STAMP)
 	@$(BIN)/python -c 'import sys, mesa; print(f"Python {sys.version.split()[0]}, Mesa {mesa.__version__}")'

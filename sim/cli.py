@@ -139,6 +139,19 @@ def _parser() -> argparse.ArgumentParser:
                                      "default, unit and source (read from the schema itself).")
     ins.add_argument("kinds", nargs="*", help="only these kinds (default: all)")
 
+    app = sub.add_parser("app", help="the workshop web page: choose instruments, run, see the difference",
+                         description="Start a local web page (Dutch or English) where workshop participants choose "
+                                     "an archetype and instruments with their main parameters, press Run and see "
+                                     "how the package differs from doing nothing: the paired comparison table, "
+                                     "KPI trajectories, maps, the public cost and the report to download. Needs "
+                                     "the app extra: pip install -e \".[app]\" (or `make app`).")
+    app.add_argument("--port", type=_int_in(1, 65535), default=8765, help="port of the page (default 8765)")
+    app.add_argument("--lang", choices=["en", "nl"], default="nl", help="language the page opens in (default: nl)")
+    app.add_argument("--workers", type=_int_in(1, 256), default=None,
+                     help="processes that run the simulations (default: all cores)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for the network)")
+
     val = sub.add_parser("validate", help="check scenario and experiment files against the schema",
                          description="Check scenario files (and experiment files: those in experiments/ or with "
                                      "method: and parameters:, including every sampled scenario); print every "
@@ -170,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "app":
+            from sim.app.serve import serve
+            return serve(port=args.port, lang=args.lang, workers=args.workers, host=args.host)
     except ScenarioError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
