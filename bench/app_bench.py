@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -42,7 +43,8 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"http://localhost:{port}/")
             page.wait_for_selector(".regie-switch-acquisition_fund", timeout=90_000)
-            page.locator(f".regie-switch-{args.instrument} label").first.click()   # the label: Vuetify 2 hides the input
+            # the label: Vuetify 2 hides the input
+            page.locator(f".regie-switch-{args.instrument} label").first.click()
             page.locator(".regie-replicates input").fill(str(args.replicates))
             page.locator(".regie-replicates input").press("Tab")
             page.wait_for_selector(f".regie-area-{args.instrument}")
@@ -61,8 +63,11 @@ def main() -> int:
                       flush=True)
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.send_signal(signal.SIGINT)   # Ctrl-C, as a user stops it: the pool is shut down cleanly
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
     return 0
 
 

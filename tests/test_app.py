@@ -126,3 +126,20 @@ def test_a_cancelled_job_stops_and_says_so(pool):
         assert job.done < job.total
     finally:
         job.remove()
+
+
+def test_the_server_switches_off_telemetry_banner_and_the_cdn_before_solara_reads_them():
+    # Solara reads its settings once, at its first import: serve() makes them first, and
+    # offline_settings() refuses a Solara imported too early (telemetry to mixpanel.com would be on)
+    import subprocess
+    import sys
+    made_first = ("from sim.app.serve import _solara_environment, offline_settings; "
+                  "_solara_environment('nl'); print(offline_settings())")
+    out = subprocess.run([sys.executable, "-c", made_first], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "'telemetry': False" in out.stdout and "'banner': False" in out.stdout and "127.0.0.1" in out.stdout
+    too_late = ("import solara; from sim.app.serve import _solara_environment, offline_settings; "
+                "_solara_environment('nl'); offline_settings()")
+    out = subprocess.run([sys.executable, "-c", too_late], capture_output=True, text=True, timeout=120,
+                         env={k: v for k, v in __import__("os").environ.items() if not k.startswith("SOLARA_")})
+    assert out.returncode != 0 and "imported before its settings were made" in out.stderr

@@ -184,5 +184,7 @@ def test_bad_values_are_refused_in_the_form(server, browser):
     page.locator(".regie-run").click()
     page.wait_for_selector(".regie-refused", timeout=TIMEOUT_MS)
     assert page.locator(".regie-progress").count() == 0 and page.locator("#regie-comparison").count() == 0
+    assert page.locator(".regie-refused").is_visible()          # below the Run button, not scrolled away
+    page.locator(".regie-field-facade_subsidy-share").scroll_into_view_if_needed()
     _shot(page, "app_refused_nl.png")
     ctx.context.close()

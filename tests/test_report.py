@@ -146,6 +146,8 @@ def test_scenario_labels_translate_kinds_and_packages():
     assert scenario_label("baseline", "nl", baseline="baseline").startswith("Niets doen")
     assert scenario_label("vacancy_ordinance_strict", "en") == "Vacancy ordinance (vacancy_ordinance_strict)"
     assert scenario_label("my_own_idea", "nl") == "my_own_idea"
+    # several instruments chosen in `regie app` make the scenario "package"
+    assert (scenario_label("package", "en"), scenario_label("package", "nl")) == ("Chosen package", "Gekozen pakket")
 
 
 # --------------------------------------------------------------------------- the report

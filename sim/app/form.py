@@ -19,12 +19,13 @@ import yaml
 
 import sim
 from sim.scenario import Scenario, ScenarioError
+from sim.workshop.report import CHOSEN_PACKAGE, INSTRUMENT_LABELS
 
 SCENARIOS_DIR = Path(sim.__file__).resolve().parents[1] / "scenarios"   # in a clone (editable install)
 ARCHETYPES = ("small", "midsize", "large")
 ZONES = ("core", "edge", "shopping", "residential", "all")   # sim.instruments.base.AreaName
 BASELINE_NAME = "baseline"
-PACKAGE_NAME = "package"
+PACKAGE_NAME = CHOSEN_PACKAGE[0]   # the report calls it "Chosen package" / "Gekozen pakket"
 SOURCE = "<app>"   # how schema messages name the scenario made on the page
 
 # The 2-4 parameters of each instrument a workshop changes (the rest keep their shipped values):
@@ -289,7 +290,6 @@ def scenario_data(choice: Choice) -> tuple[dict, dict]:
         instruments.append(item)
     if problems:
         raise FormError(problems)
-    from sim.workshop.report import INSTRUMENT_LABELS
     chosen = choice.chosen()
     names_en = ", ".join(INSTRUMENT_LABELS[k][0] for k in chosen)
     names_nl = ", ".join(INSTRUMENT_LABELS[k][1] for k in chosen)

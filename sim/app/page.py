@@ -144,10 +144,11 @@ def Results(outcome, job: Job, lang: str, stale: bool):
         if shown is None:
             solara.ProgressLinear(True)
         else:
-            with solara.Row():
+            # side by side, each half the width (a flex row would shrink them to thumbnails)
+            with solara.Columns([6, 6]):
                 if shown.map_start is not None:
-                    solara.Image(shown.map_start, width="49%")
-                solara.Image(shown.map_end, width="49%")
+                    solara.Image(shown.map_start, width="100%", classes=["regie-map-start"])
+                solara.Image(shown.map_end, width="100%", classes=["regie-map-end"])
             solara.HTML(tag="h4", unsafe_innerHTML=html.escape(t("map_probability", lang)))
             solara.Image(shown.map_probability, width="100%", classes=["regie-probability"])
     elif tab == "cost":
@@ -219,23 +220,26 @@ def Page():
                       classes=["regie-lang"], text=True)
     solara.HTML(tag="p", unsafe_innerHTML=html.escape(t("intro", lang)))
     with solara.Columns([4, 8]):
-        with solara.Card(style={"max-height": "85vh", "overflow-y": "auto"}):
-            solara.v.Select(label=t("archetype", lang), v_model=choice.archetype, dense=True, class_="regie-archetype",
-                            items=_items([(a, t(f"arch_{a}", lang)) for a in form.ARCHETYPES]),
-                            on_v_model=lambda a: set_choice(lambda c: replace(c, archetype=a)))
-            with solara.Row():
-                NumberField(t("years", lang), choice.horizon_years,
-                            lambda v: set_choice(lambda c: replace(c, horizon_years=v)),
-                            _error_text(errors["horizon_years"], "%d – %d" % form.HORIZON_YEARS, lang)
-                            if "horizon_years" in errors else None, "%d – %d" % form.HORIZON_YEARS, "regie-years")
-                NumberField(t("replicates", lang), choice.replicates,
-                            lambda v: set_choice(lambda c: replace(c, replicates=v)),
-                            _error_text(errors["replicates"], "%d – %d" % form.REPLICATES, lang)
-                            if "replicates" in errors else None,
-                            f"{t('replicates_hint', lang)}, " + "%d – %d" % form.REPLICATES, "regie-replicates")
-            solara.HTML(tag="h4", unsafe_innerHTML=html.escape(t("instruments", lang)))
-            for kind, c in choice.instruments:
-                InstrumentCard(kind, c, set_instrument, errors, lang)
+        with solara.Column():
+            # the inputs scroll; the Run button and why it refuses stay in view below them
+            with solara.Card(style={"max-height": "70vh", "overflow-y": "auto"}):
+                solara.v.Select(label=t("archetype", lang), v_model=choice.archetype, dense=True,
+                                class_="regie-archetype",
+                                items=_items([(a, t(f"arch_{a}", lang)) for a in form.ARCHETYPES]),
+                                on_v_model=lambda a: set_choice(lambda c: replace(c, archetype=a)))
+                with solara.Row():
+                    NumberField(t("years", lang), choice.horizon_years,
+                                lambda v: set_choice(lambda c: replace(c, horizon_years=v)),
+                                _error_text(errors["horizon_years"], "%d – %d" % form.HORIZON_YEARS, lang)
+                                if "horizon_years" in errors else None, "%d – %d" % form.HORIZON_YEARS, "regie-years")
+                    NumberField(t("replicates", lang), choice.replicates,
+                                lambda v: set_choice(lambda c: replace(c, replicates=v)),
+                                _error_text(errors["replicates"], "%d – %d" % form.REPLICATES, lang)
+                                if "replicates" in errors else None,
+                                f"{t('replicates_hint', lang)}, " + "%d – %d" % form.REPLICATES, "regie-replicates")
+                solara.HTML(tag="h4", unsafe_innerHTML=html.escape(t("instruments", lang)))
+                for kind, c in choice.instruments:
+                    InstrumentCard(kind, c, set_instrument, errors, lang)
             solara.Button(t("run", lang), on_click=on_run, color="primary", classes=["regie-run"], block=True)
             if refused and built is None:
                 only_empty = set(errors) == {""}

@@ -8,6 +8,7 @@ Solara runs in this process on uvicorn (as `solara run` starts it), the page is
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import sys
@@ -17,6 +18,8 @@ DEFAULT_PORT = 8765  # assumption: a port free on most machines (Solara's own de
 
 
 def _solara_environment(lang: str) -> None:
+    """Solara's settings, as environment variables: Solara reads them once, when it is first
+    imported (so this must run before any ``import solara``; ``offline_settings`` checks)."""
     os.environ["SOLARA_APP"] = "sim.app.page:Page"
     os.environ.setdefault("SOLARA_MODE", "production")
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
@@ -26,6 +29,20 @@ def _solara_environment(lang: str) -> None:
     # fetch from this CDN: an address that answers nothing keeps the server off the internet
     os.environ["SOLARA_ASSETS_CDN"] = "http://127.0.0.1:9/npm/"
     os.environ["REGIE_APP_LANG"] = lang
+
+
+def offline_settings() -> dict[str, object]:
+    """The settings Solara took (import it after ``_solara_environment``): no telemetry, no
+    banner, no CDN on the internet. Raises RuntimeError when Solara was imported too early."""
+    import solara.server.settings
+    import solara.settings
+
+    taken = {"telemetry": solara.server.settings.telemetry.mixpanel_enable,
+             "banner": solara.server.settings.theme.show_banner,
+             "cdn": str(solara.settings.assets.cdn)}
+    if taken["telemetry"] or taken["banner"] or not taken["cdn"].startswith("http://127.0.0.1"):
+        raise RuntimeError(f"Solara was imported before its settings were made: {taken}")
+    return taken
 
 
 def port_free(host: str, port: int) -> bool:
@@ -40,16 +57,17 @@ def port_free(host: str, port: int) -> bool:
 
 def serve(port: int = DEFAULT_PORT, lang: str = "nl", workers: int | None = None, host: str = HOST) -> int:
     """Start the warm process pool, then serve the page until Ctrl-C. Returns an exit status."""
-    try:
-        import solara  # noqa: F401
-        import uvicorn
-    except ImportError:
+    # not imported yet: Solara reads its settings (telemetry, banner, CDN) at its first import
+    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("uvicorn") is None:
         print("regie app needs the app extra: pip install -e \".[app]\" (or `make app`)", file=sys.stderr)
         return 2
     if not port_free(host, port):
         print(f"regie app: port {port} is in use; choose another with --port", file=sys.stderr)
         return 2
     _solara_environment(lang)
+    import uvicorn
+
+    offline_settings()
     from sim.app import page, runner
 
     page.DEFAULT_LANG = lang
@@ -60,6 +78,9 @@ def serve(port: int = DEFAULT_PORT, lang: str = "nl", workers: int | None = None
     config = uvicorn.Config("solara.server.starlette:app", host=host, port=port, log_level="warning")
     try:
         uvicorn.Server(config).run()
+    except KeyboardInterrupt:   # a second Ctrl-C while uvicorn waits for open pages to close
+        pass
     finally:
         runner.shutdown_pool()
+    print("Regie app stopped", file=sys.stderr)
     return 0

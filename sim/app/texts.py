@@ -52,11 +52,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "col_package": ("Package", "Pakket"),
     "col_diff": ("Difference (95% interval)", "Verschil (95%-interval)"),
     "at_year": ("in {year}, mean with 95% interval", "in {year}, gemiddelde met 95%-interval"),
-    "table_note": ("Differences are paired per replicate (the same random numbers in both scenarios); "
-                   "“not distinguishable” means the interval does not rule out no effect. "
+    "table_note": ("Each difference compares replicate i of the package with replicate i of doing nothing "
+                   "(the same random numbers in both). “Not distinguishable”: the 95% interval, as printed, "
+                   "includes zero, so the package may have no effect at all. "
                    "These are the numbers `regie compare` gives for the same choice.",
-                   "Verschillen zijn per replicatie gepaard (dezelfde toevalsgetallen in beide scenario's); "
-                   "‘niet te onderscheiden’ betekent dat het interval geen effect niet uitsluit. "
+                   "Elk verschil vergelijkt replicatie i van het pakket met replicatie i van niets doen "
+                   "(in beide dezelfde toevalsgetallen). ‘Niet te onderscheiden’: het 95%-interval bevat nul "
+                   "zoals het er staat, dus het pakket heeft misschien helemaal geen effect. "
                    "Dit zijn de getallen die `regie compare` voor dezelfde keuze geeft."),
     "download": ("Download the report (HTML)", "Download het rapport (HTML)"),
     "map_start": ("The city at the start ({year})", "De binnenstad bij de start ({year})"),
@@ -108,7 +110,8 @@ PARAMETER_LABELS: dict[str, tuple[str, str]] = {
     "start_year": ("From the year", "Vanaf het jaar"),
     "procedure": ("Permit procedure", "Vergunningsprocedure"),
     "max_share": ("Most horeca allowed (share of units)", "Maximaal aandeel horeca (van de panden)"),
-    "levy_share_of_value": ("Levy (share of the property value a year)", "Heffing (deel van de waarde van het pand per jaar)"),
+    "levy_share_of_value": ("Levy (share of the property value a year)",
+                            "Heffing (deel van de waarde van het pand per jaar)"),
     "levy_min_eur": ("Least levy per unit a year (EUR)", "Minimale heffing per pand per jaar (€)"),
     "levy_max_eur": ("Most levy per unit a year (EUR)", "Maximale heffing per pand per jaar (€)"),
     "payer": ("Who pays", "Wie betaalt"),

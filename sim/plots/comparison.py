@@ -81,7 +81,7 @@ def trajectories_figure(metrics: pd.DataFrame, lang: str = "en", *, baseline: st
                     label=labels.get(scen, scen))
             if not d.empty and d["n"].max() > 1:
                 ax.fill_between(d["year"], d["lo"] * scale, d["hi"] * scale, color=colour, alpha=alpha, linewidth=0)
-        ax.set_title(label(metric, lang), fontsize=10)
+        ax.set_title(textwrap.fill(label(metric, lang), 38), fontsize=10)   # long Dutch labels would run into the next panel
         ax.set_ylabel(_t(f"unit_{kind}", lang), fontsize=9)
         ax.tick_params(labelsize=8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole years, not 2025.5

@@ -60,6 +60,9 @@ PACKAGE_LABELS: dict[str, tuple[str, str, tuple[str, ...]]] = {
                                  ("bibob", "branchering", "acquisition_fund")),
 }
 BASELINE_LABEL = ("Doing nothing (baseline)", "Niets doen (basisscenario)")
+# The scenario `regie app` makes of several chosen instruments (sim.app.form.PACKAGE_NAME); its
+# description lists them.
+CHOSEN_PACKAGE = ("package", ("Chosen package", "Gekozen pakket"))
 
 # Levels of the baseline named in its summary sentence (the tables show all key KPIs).
 BASELINE_HEADLINES = ("vacancy_units", "longterm_vacancy_1y", "footfall_index", "fronts_active", "households")
@@ -320,6 +323,8 @@ def scenario_label(name: str, lang: str = "en", *, baseline: str | None = None, 
         return f"{short} ({_join(kinds, lang)})"
     if name in INSTRUMENT_LABELS:
         return INSTRUMENT_LABELS[name][i]
+    if name == CHOSEN_PACKAGE[0]:
+        return CHOSEN_PACKAGE[1][i]
     for kind in sorted(INSTRUMENT_LABELS, key=len, reverse=True):
         if name.startswith(kind):
             return f"{INSTRUMENT_LABELS[kind][i]} ({name})"
