@@ -7,6 +7,7 @@ bench/app_bench.py's, not a test's)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+import yaml
+
+from sim.scenario import Scenario
 
 pytest.importorskip("solara", reason="the app extra is not installed (pip install -e '.[app]')")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the app extra)")
@@ -136,8 +140,40 @@ def test_loads_offline_and_run_shows_table_and_charts(server, browser):
     page.locator(".regie-tab-cost").click()
     assert "Netto publieke kosten van het pakket na 3 jaar" in page.locator("#regie-cost-total").inner_text()
     page.locator(".regie-tab-yaml").click()
-    assert "kind: vacancy_ordinance" in page.locator(".regie-yaml").inner_text()
+    shown_yaml = page.locator(".regie-yaml").inner_text()
+    assert "kind: vacancy_ordinance" in shown_yaml
+    # the scenario file reruns the same package: it loads, with the chosen years and instrument
+    rerun = Scenario.from_dict(yaml.safe_load(shown_yaml))
+    assert rerun.horizon_years == 3 and [i.kind for i in rerun.instruments] == ["vacancy_ordinance"]
+    # the download is the report `regie compare` writes: one self-contained Dutch HTML file
+    with page.expect_download(timeout=TIMEOUT_MS) as download:
+        page.get_by_text("Download het rapport (HTML)").click()
+    assert download.value.suggested_filename == "report.nl.html"
+    report = Path(download.value.path()).read_text(encoding="utf-8")
+    assert "Leegstandverordening" in report and "Rapport voor de werksessie" in report
+    assert not re.search(r"src=[\"']?https?:", report) and "<link" not in report   # nothing fetched
+    assert 'src="data:image/png;base64,' in report
     assert ctx.outside == [], f"the page asked the internet for {ctx.outside}"
+    ctx.context.close()
+
+
+def test_a_second_run_replaces_the_first(server, browser):
+    ctx = Offline(browser)
+    page = ctx.page(server)
+    _short_run_choice(page, "facade_subsidy")
+    page.locator(".regie-replicates input").fill("6")       # long enough to be running at the second press
+    page.locator(".regie-replicates input").press("Tab")
+    page.locator(".regie-run").click()
+    page.wait_for_selector(".regie-progress", timeout=TIMEOUT_MS)
+    page.locator(".regie-switch-facade_subsidy label").first.click()    # another package ...
+    page.locator(".regie-switch-bibob label").first.click()
+    page.wait_for_selector(".regie-area-bibob")
+    page.locator(".regie-run").click()                                  # ... replaces the running one
+    page.wait_for_selector("#regie-comparison", timeout=TIMEOUT_MS)
+    page.wait_for_selector(".regie-progress", state="detached", timeout=TIMEOUT_MS)
+    head = page.locator("#regie-comparison thead").inner_text()
+    assert "Bibob-toets" in head and "Gevelsubsidie" not in head
+    assert page.locator(".regie-stale").count() == 0 and page.locator(".regie-failed").count() == 0
     ctx.context.close()
 
 

@@ -3,7 +3,7 @@ and the charts' own labels (``sim.workshop.report``, ``sim.plots.common.label``)
 
 from __future__ import annotations
 
-LANGS = ("en", "nl")
+from sim.i18n import lang_index, text
 
 TEXT: dict[str, tuple[str, str]] = {
     "title": ("Regie: try a policy package", "Regie: probeer een beleidspakket"),
@@ -13,7 +13,6 @@ TEXT: dict[str, tuple[str, str]] = {
               "scenario wordt meerdere keren doorgerekend met dezelfde toevalsgetallen; de intervallen laten "
               "zien hoe zeker dat verschil is."),
     "language": ("Nederlands", "English"),        # the button shows the OTHER language
-    "city": ("City", "Binnenstad"),
     "archetype": ("Type of centre", "Soort binnenstad"),
     "arch_small": ("small (about 250 shops)", "klein (zo'n 250 winkels)"),
     "arch_midsize": ("midsize (about 450 shops)", "middelgroot (zo'n 450 winkels)"),
@@ -33,7 +32,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "run": ("Run", "Doorrekenen"),
     "running": ("Running: {done} of {total} runs", "Bezig: {done} van {total} doorrekeningen"),
     "starting": ("Starting…", "Bezig met starten…"),
-    "cancelled": ("Cancelled: a newer run replaced it.", "Afgebroken: een nieuwe doorrekening is gestart."),
     "fix_first": ("Correct the marked values first.", "Verbeter eerst de gemarkeerde waarden."),
     "none_on": ("Switch at least one instrument on.", "Zet ten minste één instrument aan."),
     "failed": ("The runs failed: {error}", "De doorrekening is mislukt: {error}"),
@@ -89,8 +87,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "bad_number": ("not a number", "geen getal"),
     "bad_whole": ("not a whole number", "geen geheel getal"),
     "bad_range": ("allowed: {range}", "toegestaan: {range}"),
-    "yes": ("yes", "ja"),
-    "no": ("no", "nee"),
 }
 
 # The main parameters' labels (sim.app.form.MAIN_PARAMETERS); "<kind>.<name>" where one name
@@ -136,35 +132,25 @@ OPTION_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def index(lang: str) -> int:
-    if lang not in LANGS:
-        raise ValueError(f"lang must be one of {LANGS} (got {lang!r})")
-    return LANGS.index(lang)
-
-
 def t(key: str, lang: str, **fmt) -> str:
-    text = TEXT[key][index(lang)]
-    return text.format(**fmt) if fmt else text
+    return text(TEXT, key, lang, **fmt)
 
 
 def parameter_label(kind: str, name: str, lang: str) -> str:
     labels = PARAMETER_LABELS.get(f"{kind}.{name}") or PARAMETER_LABELS.get(name) or (name, name)
-    return labels[index(lang)]
+    return labels[lang_index(lang)]
 
 
 def option_label(value: str, lang: str) -> str:
-    return OPTION_LABELS.get(value, (value, value))[index(lang)]
+    return OPTION_LABELS.get(value, (value, value))[lang_index(lang)]
 
 
 def area_label(key: str, lang: str) -> str:
     """A zone name, or ``streets:A2+B`` -> "A2 and B streets" / "A2- en B-straten"."""
     if key.startswith("streets:"):
         names = key.split(":", 1)[1].split("+")
-        if lang == "nl":   # "A2- en B-straten": the hyphen of the shared word on every name but the last
-            joined = " ".join(f"{n}-" for n in names[:-1])
-            joined = (", ".join(f"{n}-" for n in names[:-2]) + (", " if len(names) > 2 else "")
-                      + (f"{names[-2]}- {t('and', lang)} " if len(names) > 1 else "") + names[-1]) if names else joined
-            return t("streets", lang, names=joined)
-        return t("streets", lang, names=f" {t('and', lang)} ".join(names) if len(names) <= 2 else
-                 ", ".join(names[:-1]) + f" {t('and', lang)} {names[-1]}")
+        if lang == "nl":   # "A1-, A2- en B-straten": the hyphen of the shared word on every name but the last
+            names = [f"{n}-" for n in names[:-1]] + names[-1:]
+        joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} {t('and', lang)} {names[-1]}"
+        return t("streets", lang, names=joined)
     return t(f"zone_{key}", lang)
