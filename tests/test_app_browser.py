@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -59,7 +60,7 @@ def server():
             pytest.fail(f"regie app did not listen on port {port} within 60 s: {log.read_text()}")
         yield f"http://localhost:{port}/"
     finally:
-        proc.terminate()
+        proc.send_signal(signal.SIGINT)   # Ctrl-C, as a user stops it: its pool is shut down cleanly
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
@@ -146,8 +147,10 @@ def test_loads_offline_and_run_shows_table_and_charts(server, browser):
     rerun = Scenario.from_dict(yaml.safe_load(shown_yaml))
     assert rerun.horizon_years == 3 and [i.kind for i in rerun.instruments] == ["vacancy_ordinance"]
     # the download is the report `regie compare` writes: one self-contained Dutch HTML file
+    page.locator(".regie-make-report").click()
+    page.wait_for_selector(".regie-download", timeout=TIMEOUT_MS)
     with page.expect_download(timeout=TIMEOUT_MS) as download:
-        page.get_by_text("Download het rapport (HTML)").click()
+        page.locator(".regie-download").click()
     assert download.value.suggested_filename == "report.nl.html"
     report = Path(download.value.path()).read_text(encoding="utf-8")
     assert "Leegstandverordening" in report and "Rapport voor de werksessie" in report

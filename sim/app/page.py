@@ -7,6 +7,7 @@ is the warm process pool of ``sim.app.runner``.
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 from dataclasses import replace
@@ -112,6 +113,35 @@ TABS = ("table", "time", "maps", "cost", "yaml")
 
 
 @solara.component
+def ReportDownload(outcome, job: Job, lang: str):
+    """The report `regie compare` writes, made on request (a few seconds of drawing) and offered as
+    a link that holds the file (a data: URL, downloaded by the browser itself). solara.FileDownload
+    does not do here: its widget is a Vuetify 2 component that never appears under ipyvuetify 3."""
+    asked_for, set_asked_for = solara.use_state(None)
+    asked = asked_for == (id(outcome), lang)     # a new result or language asks anew
+
+    def make():
+        if not asked:
+            return None
+        with results.PLOT_LOCK:   # the report draws with matplotlib, like the page's figures
+            path = job.report(outcome, lang)
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+
+    made = solara.use_thread(make, dependencies=[asked, outcome, lang], intrusive_cancel=False)
+    if asked and made.state == solara.ResultState.FINISHED and made.value:
+        name = "report.html" if lang == "en" else f"report.{lang}.html"
+        solara.HTML(tag="div", unsafe_innerHTML=f'<a class="regie-download" download="{name}" '
+                    f'href="data:text/html;base64,{made.value}">{html.escape(t("download", lang))}</a>')
+    elif asked and made.state == solara.ResultState.ERROR:
+        Note(t("failed", lang, error=made.error), "error", "regie-report-failed")
+    elif asked:
+        solara.Text(t("making_report", lang), classes=["regie-making-report"])
+    else:
+        solara.Button(t("make_report", lang), on_click=lambda: set_asked_for((id(outcome), lang)),
+                      classes=["regie-make-report"], outlined=True)
+
+
+@solara.component
 def Results(outcome, job: Job, lang: str, stale: bool):
     tables = solara.use_memo(lambda: (results.comparison_table(outcome, lang), results.cost_table(outcome, lang)),
                              [outcome, lang])
@@ -123,9 +153,7 @@ def Results(outcome, job: Job, lang: str, stale: bool):
                   seconds=format_number(outcome.seconds, lang, "plain", decimals=1)), classes=["regie-done"])
     if stale:
         Note(t("stale", lang), "warning", "regie-stale")
-    suffix = "" if lang == "en" else f".{lang}"
-    solara.FileDownload(lambda: job.report(outcome, lang).read_bytes(), filename=f"report{suffix}.html",
-                        label=t("download", lang), mime_type="text/html")
+    ReportDownload(outcome, job, lang)
     shown = figures.value if figures.state == solara.ResultState.FINISHED else None
     tab, set_tab = solara.use_state("table")
     # own tab buttons: solara.lab.Tabs needs Vuetify 2's TabsSlider, which ipyvuetify 3 lacks

@@ -59,6 +59,8 @@ TEXT: dict[str, tuple[str, str]] = {
                    "zoals het er staat, dus het pakket heeft misschien helemaal geen effect. "
                    "Dit zijn de getallen die `regie compare` voor dezelfde keuze geeft."),
     "download": ("Download the report (HTML)", "Download het rapport (HTML)"),
+    "make_report": ("Make the report for download", "Maak het rapport om te downloaden"),
+    "making_report": ("Making the report…", "Het rapport wordt gemaakt…"),
     "map_start": ("The city at the start ({year})", "De binnenstad bij de start ({year})"),
     "map_end": ("The city in {year} with the package (typical replicate)",
                 "De binnenstad in {year} met het pakket (typische replicatie)"),
