@@ -109,7 +109,8 @@ def _short_run_choice(page, kind: str = "vacancy_ordinance") -> None:
 def _wait_text(page, css: str, text: str) -> None:
     """Until the element's text is ``text`` (case-insensitive: Vuetify upper-cases buttons); the
     widgets of a re-rendered page arrive one message at a time."""
-    page.wait_for_function("([css, text]) => document.querySelector(css).innerText.trim().toLowerCase() === text",
+    # ?.: while the page re-renders (a language switch) the element is gone for a moment
+    page.wait_for_function("([css, text]) => document.querySelector(css)?.innerText.trim().toLowerCase() === text",
                            arg=[css, text], timeout=30_000)
 
 
@@ -184,12 +185,12 @@ def test_the_language_switch(server, browser):
     ctx = Offline(browser)
     page = ctx.page(server)
     page.locator(".regie-lang").click()
-    page.wait_for_function("document.querySelector('h2').innerText === 'Regie: try a policy package'")
+    page.wait_for_function("document.querySelector('h2')?.innerText === 'Regie: try a policy package'")
     _wait_text(page, ".regie-run", "run")
     _wait_text(page, ".regie-switch-facade_subsidy", "facade subsidy")
     _shot(page, "app_form_en.png")
     page.locator(".regie-lang").click()
-    page.wait_for_function("document.querySelector('h2').innerText === 'Regie: probeer een beleidspakket'")
+    page.wait_for_function("document.querySelector('h2')?.innerText === 'Regie: probeer een beleidspakket'")
     _wait_text(page, ".regie-run", "doorrekenen")
     ctx.context.close()
 
@@ -218,7 +219,7 @@ def test_bad_values_are_refused_in_the_form(server, browser):
     field = page.locator(".regie-field-facade_subsidy-share input")
     field.fill("1,5")
     field.press("Tab")
-    page.wait_for_function("document.querySelector('.regie-field-facade_subsidy-share').innerText"
+    page.wait_for_function("document.querySelector('.regie-field-facade_subsidy-share')?.innerText"
                            ".includes('toegestaan')", timeout=TIMEOUT_MS)
     page.locator(".regie-run").click()
     page.wait_for_selector(".regie-refused", timeout=TIMEOUT_MS)
