@@ -97,7 +97,7 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="regie-parent-watch", daemon=True).start()
 
 
-def _start_worker(parent_pid: int, setup: Callable, setup_args: tuple) -> None:
+def start_worker(parent_pid: int, setup: Callable, setup_args: tuple) -> None:
     """Pool initializer: watch the parent, then set up; a set-up error is kept, not raised (a
     raising initializer breaks the pool with a bare BrokenProcessPool and prints a traceback)."""
     _exit_with_parent(parent_pid)
@@ -134,7 +134,7 @@ def run_process_pool(fn: Callable, tasks: Sequence, on_result: Callable[[Any, An
     ctx = multiprocessing.get_context("spawn")
     setup_args = (warm,) if setup_args is None else setup_args
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_start_worker,
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=start_worker,
                                  initargs=(os.getpid(), setup, setup_args)) as pool:
             pending = {pool.submit(_call, fn, t): t for t in tasks}
             try:

@@ -61,9 +61,9 @@ def comparison_table(outcome: Outcome, lang: str) -> str:
     their paired difference with its verdict; the numbers and words of the report's tables."""
     summary = outcome.result.summary
     baseline, package = (s.name for s in outcome.scenarios)
-    year, _ = rep._horizon(outcome.result.metrics)
+    year, _ = rep.horizon_of(outcome.result.metrics)
     rows = []
-    for metric in rep._metric_order(summary):
+    for metric in rep.metric_order(summary):
         m_rows = summary[summary["metric"] == metric]
         by_scen = m_rows.set_index("scenario")
         if baseline not in by_scen.index or package not in by_scen.index:
@@ -73,11 +73,11 @@ def comparison_table(outcome: Outcome, lang: str) -> str:
         cells = []
         for scen in (baseline, package):
             r = by_scen.loc[scen]
-            cells.append(html.escape(rep._value_with_interval(r["mean"], r["lo"], r["hi"], lang, level_kind,
-                                                              signed=False, decimals=level_d, words=False)))
+            cells.append(html.escape(rep.value_with_interval(r["mean"], r["lo"], r["hi"], lang, level_kind,
+                                                             signed=False, decimals=level_d, words=False)))
         r = by_scen.loc[package].copy()
         r["metric"] = metric
-        css, diff = rep._diff_cell(r, lang, rep._diff_decimals(m_rows, metric))
+        css, diff = rep.difference_cell(r, lang, rep.difference_decimals(m_rows, metric))
         rows.append(f'<tr class="{css}" data-metric="{metric}"><th scope="row">{html.escape(label(metric, lang))}</th>'
                     f"<td>{cells[0]}</td><td>{cells[1]}</td><td>{diff}</td></tr>")
     names = rep.scenario_label(package, lang, baseline=baseline)
@@ -144,7 +144,7 @@ def figures(outcome: Outcome, lang: str) -> Figures:
     baseline, package = (s.name for s in outcome.scenarios)
     short = {baseline: t("col_nothing", lang),
              package: t("col_package", lang) if package == "package" else rep.scenario_label(package, lang)}
-    year, _ = rep._horizon(metrics)
+    year, _ = rep.horizon_of(metrics)
     with PLOT_LOCK:
         trajectories = png(trajectories_figure(metrics, lang, baseline=baseline, scenario_labels=short,
                                                metric_names=TRAJECTORY_METRICS))
@@ -152,12 +152,12 @@ def figures(outcome: Outcome, lang: str) -> Figures:
         start = None
         if outcome.start is not None:
             start = png(map_figure(outcome.start, t("map_start", lang, year=outcome.scenarios[0].start_year), lang))
-        typical = rep._typical_replicate(state)
+        typical = rep.typical_replicate(state)
         end_city = {"use": np.asarray(state["use"])[typical], "land": state["land"],
                     "street_class": state["street_class"]}
         end = png(map_figure(end_city, t("map_end", lang, year=year), lang))
         probability = png(probability_maps_figure(parcel_probabilities(state), np.asarray(state["land"]),
-                                                  rep._layer_masks(state), len(np.asarray(state["vacant"])), lang,
+                                                  rep.layer_masks(state), len(np.asarray(state["vacant"])), lang,
                                                   differences=rep.map_differences(state, reference),
                                                   title=short[package]))
     return Figures(trajectories, start, end, probability)

@@ -7,7 +7,7 @@ between sessions: a run is a pure function of its scenario and seed.
 
 A ``Job`` is what ``regie compare`` does for doing nothing and one package: the same replicate
 seeds (``replicate_seeds``), each finished run written into the job's own temporary folder as
-``compare`` writes it (``_store``), then ``summarise`` and ``end_states``; so the table is the one
+``compare`` writes it (``store_run``), then ``summarise`` and ``end_states``; so the table is the one
 ``regie compare`` gives for the same scenarios, replicates and seed, and the report is written by
 ``write_report`` from that folder. A second Run cancels the first job: its runs not yet started
 are cancelled, the ones running finish in their worker and are ignored.
@@ -31,7 +31,7 @@ import numpy as np
 
 from sim.outputs import atomic_write
 from sim.scenario import Scenario
-from sim.workshop.compare import (MAP_KEYS, CompareResult, RunTask, _store, comparison_plan, end_state, end_states,
+from sim.workshop.compare import (MAP_KEYS, CompareResult, RunTask, store_run, comparison_plan, end_state, end_states,
                                   replicate_seeds, summarise)
 
 WAIT_SECONDS = 0.2   # how often a job looks for finished runs and for its cancellation (assumption: feels instant)
@@ -59,15 +59,15 @@ def start_pool(workers: int | None = None) -> ProcessPoolExecutor:
     global _pool, _pool_workers
     import multiprocessing
 
-    from sim.executors import _start_worker, worker_setup
+    from sim.executors import start_worker, worker_setup
 
     with _pool_lock:
         if _pool is None:
             _pool_workers = workers or os.cpu_count() or 1
-            # _start_worker: a worker ends when this server process is gone, and a set-up error is
+            # start_worker: a worker ends when this server process is gone, and a set-up error is
             # reported through every task rather than breaking the pool (sim.executors)
             _pool = ProcessPoolExecutor(max_workers=_pool_workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(os.getpid(), worker_setup, (True,)))
+                                        initializer=start_worker, initargs=(os.getpid(), worker_setup, (True,)))
             for _ in range(_pool_workers):
                 _pool.submit(_warm_probe, 0.5)
         return _pool
@@ -189,7 +189,7 @@ class Job:
                     result = fut.result()
                     if result.get("start") is not None:
                         self.start = result["start"]
-                    _store(self.out_dir, task, result)
+                    store_run(self.out_dir, task, result)
                     self.done += 1
                     if on_progress is not None:
                         on_progress(self.done, self.total)

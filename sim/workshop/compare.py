@@ -86,8 +86,8 @@ class CompareResult:
     ``summary`` has one row per scenario and key KPI at the horizon (columns as summary.csv,
     ``sim.workshop.statistics.summary_table``: mean, lo, hi, diff, diff_lo, diff_hi,
     distinguishable, net_cost_eur, cost_lo, cost_hi, per_meur, per_meur_note, rank, sd_ratio,
-    paired_sd, mdd, replicates_needed; docs/api.md explains each); ``metrics`` is the tidy table of every run (``run_id, scenario,
-    replicate, seed, step, year, metric, value``)."""
+    paired_sd, mdd, replicates_needed; docs/api.md explains each); ``metrics`` is the tidy table
+    of every run (``run_id, scenario, replicate, seed, step, year, metric, value``)."""
 
     out_dir: Path | None       # None when `sim.compare` ran it in a temporary folder (out=None)
     summary: pd.DataFrame
@@ -212,7 +212,7 @@ def end_state(snapshots: dict[str, np.ndarray], scenario: Scenario) -> dict[str,
 
 def run_task(scenario_data: dict, task: RunTask) -> dict:
     """Run one (scenario, replicate) in a worker and return its metrics and end state, or its
-    error; never raises and never writes (this process writes, see ``_store``)."""
+    error; never raises and never writes (this process writes, see ``store_run``)."""
     try:
         scenario = Scenario.from_dict(scenario_data)
         result = simulate(scenario, seed=task.seed, replicate=task.replicate)
@@ -221,7 +221,7 @@ def run_task(scenario_data: dict, task: RunTask) -> dict:
         return {"metrics": None, "map": None, "error": f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"}
 
 
-def _store(out_dir: Path, task: RunTask, result: dict) -> bool:
+def store_run(out_dir: Path, task: RunTask, result: dict) -> bool:
     """Write one run's files (the map first: the metrics file marks the run as finished); True
     when the run failed. An OSError (full disk, read-only folder) leaves no temp file and is raised."""
     if result["error"] is not None:
@@ -363,7 +363,7 @@ def _execute(todo: list[RunTask], data: dict, out_dir: Path, workers: int | None
     failed = [0]
 
     def on_result(task: RunTask, result: dict) -> None:
-        failed[0] += _store(out_dir, task, result)
+        failed[0] += store_run(out_dir, task, result)
         bar.update(1)
         bar.set_postfix(failed=failed[0])
 

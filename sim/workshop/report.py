@@ -335,8 +335,8 @@ def _threshold(lang: str) -> str:
     return format_number(MIN_COST_FOR_RATIO_EUR, lang, "eur", decimals=1)
 
 
-def _value_with_interval(value, lo, hi, lang: str, kind: str, *, signed: bool, decimals: int | None = None,
-                         words: bool = True, verdict: str = "") -> str:
+def value_with_interval(value, lo, hi, lang: str, kind: str, *, signed: bool, decimals: int | None = None,
+                        words: bool = True, verdict: str = "") -> str:
     """"−2.1 points (95% interval −2.8 to −1.4; better)"; the bounds share the value's decimals; without
     bounds (one replicate) the value alone."""
     d = decimals_for([value, lo, hi], kind) if decimals is None else decimals
@@ -379,7 +379,7 @@ def _improves(row) -> bool:
     return (float(row["diff"]) > 0) == (str(row["better"]) == "up")
 
 
-def _metric_order(summary: pd.DataFrame) -> list[str]:
+def metric_order(summary: pd.DataFrame) -> list[str]:
     present = [str(m) for m in pd.unique(summary["metric"])]
     return [m for m in KEY_METRICS if m in present] + [m for m in present if m not in KEY_METRICS]
 
@@ -390,7 +390,7 @@ def _scenario_order(summary: pd.DataFrame, states: Mapping, failures: Sequence[M
     return list(dict.fromkeys(names))
 
 
-def _horizon(metrics: pd.DataFrame) -> tuple[int | None, int | None]:
+def horizon_of(metrics: pd.DataFrame) -> tuple[int | None, int | None]:
     """(end year, number of years) of the runs, or (None, None) without metrics."""
     if metrics is None or metrics.empty or "year" not in metrics.columns:
         return None, None
@@ -398,7 +398,7 @@ def _horizon(metrics: pd.DataFrame) -> tuple[int | None, int | None]:
     return int(round(last)), int(round(last - first))
 
 
-def _diff_decimals(rows: pd.DataFrame, metric: str) -> int:
+def difference_decimals(rows: pd.DataFrame, metric: str) -> int:
     """The decimals of a KPI's differences: those the statistics decided effects with."""
     if "diff_decimals" in rows and rows["diff_decimals"].notna().any():
         return int(rows["diff_decimals"].dropna().iloc[0])
@@ -411,8 +411,8 @@ def _diff_decimals(rows: pd.DataFrame, metric: str) -> int:
 def _effect_phrase(row, lang: str, decimals: int) -> str:
     metric = str(row["metric"])
     good = _improves(row)
-    text = _value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, diff_kind(metric), signed=True,
-                                decimals=decimals, verdict=_t("better" if good else "worse", lang))
+    text = value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, diff_kind(metric), signed=True,
+                               decimals=decimals, verdict=_t("better" if good else "worse", lang))
     name = html.escape(_lower_first(label(metric, lang)))
     return f'<span class="{"good" if good else "bad"}">{name} {html.escape(text)}</span>'
 
@@ -453,7 +453,7 @@ def _baseline_summary(rows: pd.DataFrame, lang: str, year: int | None) -> str:
     for metric in BASELINE_HEADLINES:
         if metric in by_metric.index:
             r = by_metric.loc[metric]
-            value = _value_with_interval(r["mean"], r["lo"], r["hi"], lang, metric_kind(metric), signed=False)
+            value = value_with_interval(r["mean"], r["lo"], r["hi"], lang, metric_kind(metric), signed=False)
             parts.append(f"{_lower_first(label(metric, lang))} {value}")
     when = _t("baseline_in", lang, year=year) if year else _t("baseline_at_horizon", lang)
     text = f"{when} {'; '.join(parts)}."
@@ -478,7 +478,7 @@ def _description(descriptions: Mapping, scen: str, lang: str) -> str:
 
 def _summary_section(summary: pd.DataFrame, scenarios: list[str], names: dict[str, str], baseline: str,
                      descriptions: Mapping, lang: str, year: int | None, years: int | None) -> str:
-    decimals = {m: _diff_decimals(summary[summary["metric"] == m], m) for m in _metric_order(summary)}
+    decimals = {m: difference_decimals(summary[summary["metric"] == m], m) for m in metric_order(summary)}
     items = []
     for scen in scenarios:
         rows = summary[summary["scenario"] == scen]
@@ -492,11 +492,11 @@ def _summary_section(summary: pd.DataFrame, scenarios: list[str], names: dict[st
 # --------------------------------------------------------------------------- tables
 
 
-def _diff_cell(row, lang: str, decimals: int) -> tuple[str, str]:
+def difference_cell(row, lang: str, decimals: int) -> tuple[str, str]:
     """(css class, HTML) of the difference cell."""
     metric = str(row["metric"])
-    text = html.escape(_value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, diff_kind(metric),
-                                            signed=True, decimals=decimals, words=False))
+    text = html.escape(value_with_interval(row["diff"], row["diff_lo"], row["diff_hi"], lang, diff_kind(metric),
+                                           signed=True, decimals=decimals, words=False))
     if not _flag(row["distinguishable"]):
         return "nd", f'{text} <span class="tag nd">{_t("nd", lang)}</span>'
     good = _improves(row)
@@ -509,7 +509,7 @@ def _table(metric: str, rows: pd.DataFrame, scenarios: list[str], names: dict[st
     """One KPI's table: a row per scenario."""
     level_kind, d_kind = metric_kind(metric), diff_kind(metric)
     level_d = decimals_for(pd.concat([rows["mean"], rows["lo"], rows["hi"]]), level_kind)
-    diff_d = _diff_decimals(rows, metric)
+    diff_d = difference_decimals(rows, metric)
     per_d = decimals_for(rows["per_meur"], d_kind)
     at_year = _t("at_year", lang, year=year) if year else ""
     heads = [_t("col_scenario", lang), _t("col_level", lang, at_year=at_year), _t("col_diff", lang),
@@ -521,12 +521,12 @@ def _table(metric: str, rows: pd.DataFrame, scenarios: list[str], names: dict[st
             continue
         r = by_scen.loc[scen].copy()
         r["metric"] = metric
-        level = html.escape(_value_with_interval(r["mean"], r["lo"], r["hi"], lang, level_kind, signed=False,
-                                                 decimals=level_d, words=False))
+        level = html.escape(value_with_interval(r["mean"], r["lo"], r["hi"], lang, level_kind, signed=False,
+                                                decimals=level_d, words=False))
         if scen == baseline:
             css, diff, per, rank = "ref", f'<span class="tag ref">{_t("reference", lang)}</span>', "–", "–"
         else:
-            css, diff = _diff_cell(r, lang, diff_d)
+            css, diff = difference_cell(r, lang, diff_d)
             per = "–" if metric == "net_public_cost_eur" else _per_meur_text(r, lang, per_d)
             rank = _rank_text(rows, r["rank"])
         cost = format_number(r["net_cost_eur"], lang, "eur")
@@ -544,7 +544,7 @@ def _table(metric: str, rows: pd.DataFrame, scenarios: list[str], names: dict[st
 def _tables_section(summary: pd.DataFrame, scenarios: list[str], names: dict[str, str], baseline: str,
                     lang: str, year: int | None) -> str:
     tables = [_table(m, summary[summary["metric"] == m], scenarios, names, baseline, lang, year)
-              for m in _metric_order(summary)]
+              for m in metric_order(summary)]
     return (f'<h2>{_t("tables", lang)}</h2>\n<p class="note">{_t("tables_note", lang, threshold=_threshold(lang))}'
             "</p>\n" + "\n".join(tables))
 
@@ -559,21 +559,22 @@ def summary_markdown(summary: pd.DataFrame, failures: Sequence[Mapping] = (), la
     lines = [f"# {_t('md_title', lang)}", "", _t("md_intro", lang, reps=reps, threshold=_threshold(lang)), ""]
     heads = [_t(k, lang) for k in ("col_scenario", "col_level", "col_diff", "col_cost", "col_per_meur", "col_rank")]
     heads[1] = _t("col_level", lang, at_year="")
-    for m in _metric_order(summary):
+    for m in metric_order(summary):
         rows = summary[summary["metric"] == m]
         level_kind, d_kind = metric_kind(m), diff_kind(m)
         level_d = decimals_for(pd.concat([rows["mean"], rows["lo"], rows["hi"]]), level_kind)
-        diff_d, per_d = _diff_decimals(rows, m), decimals_for(rows["per_meur"], d_kind)
+        diff_d, per_d = difference_decimals(rows, m), decimals_for(rows["per_meur"], d_kind)
         lines += [f"## {label(m, lang)} (`{m}`)", "", "| " + " | ".join(heads) + " |", "|---" * len(heads) + "|"]
         for _, r in rows.iterrows():
             r = r.copy()
-            level = _value_with_interval(r["mean"], r["lo"], r["hi"], lang, level_kind, signed=False,
-                                         decimals=level_d, words=False)
+            level = value_with_interval(r["mean"], r["lo"], r["hi"], lang, level_kind, signed=False,
+                                        decimals=level_d, words=False)
             if r["scenario"] == baseline:
                 diff, per, rank = _t("reference", lang), "–", "–"
             else:
-                diff = _value_with_interval(r["diff"], r["diff_lo"], r["diff_hi"], lang, d_kind, signed=True,
-                                            decimals=diff_d, words=False) + ("" if _flag(r["distinguishable"]) else " ≈0")
+                diff = value_with_interval(r["diff"], r["diff_lo"], r["diff_hi"], lang, d_kind, signed=True,
+                                           decimals=diff_d, words=False)
+                diff += "" if _flag(r["distinguishable"]) else " ≈0"
                 per = "–" if m == "net_public_cost_eur" else _per_meur_text(r, lang, per_d)
                 rank = _rank_text(rows, r["rank"])
             name = scenario_label(str(r["scenario"]), lang, baseline=baseline)
@@ -606,7 +607,7 @@ def _cost_effect_chart(plots_dir: Path, summary: pd.DataFrame, baseline: str, sh
     if summary[summary["scenario"] != baseline].empty:
         return []
     # a KPI at 0 in every run would be a row of grey rings at 0: the trajectories section names it
-    shown = [m for m in _metric_order(summary) if m != "net_public_cost_eur"
+    shown = [m for m in metric_order(summary) if m != "net_public_cost_eur"
              and not (summary.loc[summary["metric"] == m, ["mean", "lo", "hi"]].fillna(0) == 0).all().all()]
     if not shown:
         return []
@@ -621,7 +622,7 @@ def _trajectory_charts(plots_dir: Path, summary: pd.DataFrame, metrics: pd.DataF
     figures, zero = [], []
     if metrics is None or metrics.empty or len(short) < 2:
         return figures, ""
-    for metric in _metric_order(summary):
+    for metric in metric_order(summary):
         if is_all_zero(metrics, metric):
             zero.append(_lower_first(label(metric, lang)))
             continue
@@ -634,7 +635,7 @@ def _trajectory_charts(plots_dir: Path, summary: pd.DataFrame, metrics: pd.DataF
     return figures, (_t("all_zero", lang, names="; ".join(zero)) if zero else "")
 
 
-def _layer_masks(state: Mapping) -> dict[str, np.ndarray]:
+def layer_masks(state: Mapping) -> dict[str, np.ndarray]:
     """Where each map layer applies: business units for vacancy and fronts, every parcel for condition."""
     land = np.asarray(state["land"])
     unit = np.asarray(state.get("unit", land == LAND_PARCEL))
@@ -642,9 +643,9 @@ def _layer_masks(state: Mapping) -> dict[str, np.ndarray]:
     return {"vacant": unit, "longterm_vacant": unit, "front": unit, "poor": land == LAND_PARCEL}
 
 
-def _typical_replicate(state: Mapping) -> int:
+def typical_replicate(state: Mapping) -> int:
     """The replicate (position in the stack) whose vacancy is closest to the median one."""
-    unit = _layer_masks(state)["vacant"]
+    unit = layer_masks(state)["vacant"]
     share = np.asarray(state["vacant"])[:, unit].mean(axis=1)
     return int(np.argsort(np.abs(share - np.median(share)), kind="stable")[0])
 
@@ -697,7 +698,7 @@ def _write_maps(plots_dir: Path, states: Mapping[str, Mapping], scenarios: list[
         return figures
     reference = states.get(baseline)
     first = reference if reference is not None else next(iter(states.values()))
-    typical = _typical_replicate(first)
+    typical = typical_replicate(first)
     city = {"use": np.asarray(first["use"])[typical], "land": first["land"], "street_class": first["street_class"]}
     title = _t("city_title", lang, year=year or "")
     figures.append((title, _png(map_figure(city, lang=lang), plots_dir / f"map_city{suffix}.png"), ""))
@@ -705,7 +706,7 @@ def _write_maps(plots_dir: Path, states: Mapping[str, Mapping], scenarios: list[
         state = states.get(scen)
         if state is None:
             continue
-        masks = _layer_masks(state)
+        masks = layer_masks(state)
         probabilities = parcel_probabilities(state)
         differences = (map_differences(state, reference) if scen != baseline and reference is not None else None)
         n = len(np.asarray(state["vacant"]))
@@ -791,7 +792,7 @@ def _precision_section(summary: pd.DataFrame, reps: int, lang: str) -> str:
     """Per key measure: the median SD ratio, the smallest detectable difference with the replicates
     used, a difference worth detecting (``RELEVANT_DIFFERENCE``) and the replicates it needs."""
     rows = []
-    for metric in _metric_order(summary):
+    for metric in metric_order(summary):
         d = summary[(summary["metric"] == metric)].dropna(subset=["mdd"])
         if d.empty:
             continue
@@ -884,7 +885,7 @@ def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, states: 
     scenarios = _scenario_order(summary, states, failures, baseline)
     short = {s: scenario_label(s, lang, baseline=baseline) for s in scenarios}
     long = {s: scenario_label(s, lang, baseline=baseline, long=True) for s in scenarios}
-    year, years = _horizon(metrics)
+    year, years = horizon_of(metrics)
     reps = int(summary["n"].max()) if not summary.empty else 0
     cost_effect = _cost_effect_chart(plots_dir, summary, baseline, short, lang, suffix)
     trajectories, zero_note = _trajectory_charts(plots_dir, summary, metrics, baseline, short, lang, suffix)
