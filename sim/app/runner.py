@@ -31,8 +31,8 @@ import numpy as np
 
 from sim.outputs import atomic_write
 from sim.scenario import Scenario
-from sim.workshop.compare import (MAP_KEYS, CompareResult, RunTask, store_run, comparison_plan, end_state, end_states,
-                                  replicate_seeds, summarise)
+from sim.workshop.compare import (CompareResult, RunTask, comparison_plan, end_states, replicate_seeds, run_task,
+                                  store_run, summarise)
 
 WAIT_SECONDS = 0.2   # how often a job looks for finished runs and for its cancellation (assumption: feels instant)
 
@@ -95,25 +95,6 @@ def shutdown_pool() -> None:
         old.shutdown(wait=True, cancel_futures=True)
 
 
-# ------------------------------------------------------------------ one run (in a worker)
-def app_task(scenario_data: dict, task: RunTask, keep_start: bool) -> dict:
-    """``sim.workshop.compare.run_task`` plus, when ``keep_start``, the first snapshot's map
-    layers (the city at the start, for the page's start map). Never raises."""
-    import traceback
-
-    from sim.outputs import simulate
-
-    try:
-        scenario = Scenario.from_dict(scenario_data)
-        result = simulate(scenario, seed=task.seed, replicate=task.replicate)
-        out = {"metrics": result.metrics, "map": end_state(result.snapshots, scenario), "error": None}
-        if keep_start:
-            out["start"] = {k: result.snapshots[k][0] for k in MAP_KEYS}
-        return out
-    except Exception as e:  # noqa: BLE001 - a failing run is recorded, the job goes on (as compare)
-        return {"metrics": None, "map": None, "error": f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"}
-
-
 # ------------------------------------------------------------------ a job
 @dataclass
 class Outcome:
@@ -173,7 +154,7 @@ class Job:
         pool = start_pool()
         data = {s.name: s.to_dict() for s in self.scenarios}
         first = self.tasks[0]
-        pending = {pool.submit(app_task, data[t.scenario], t, t == first): t for t in self.tasks}
+        pending = {pool.submit(run_task, data[t.scenario], t, t == first): t for t in self.tasks}
         self._futures = list(pending)
         if self.cancelled:   # cancelled while submitting
             self.cancel()

@@ -4,8 +4,6 @@ metric is shown (share, euros, count), number formats and atomic PNG writing."""
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 import pandas as pd
 
@@ -13,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from sim.i18n import LANGS, lang_index, text
+from sim.outputs import atomic_write
 from sim.uses import STREET_CLASSES, USES
 
 
@@ -136,7 +135,7 @@ def label(key: str, lang: str = "en") -> str:
 
 
 def _save_atomic(fig: Figure, path, palette: bool = False) -> Path:
-    """Save ``fig`` as PNG to ``path`` via a temp file and ``os.replace``.
+    """Save ``fig`` as PNG to ``path`` atomically (``sim.outputs.atomic_write``).
 
     Args:
         fig: The figure to save.
@@ -150,26 +149,20 @@ def _save_atomic(fig: Figure, path, palette: bool = False) -> Path:
         The target path as a ``Path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; a chart is for everyone who may read the folder
-    try:
-        with os.fdopen(fd, "wb") as fh:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
             # "tight" keeps legends placed outside the axes inside the image.
             if not palette:
                 fig.savefig(fh, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.15)
-            else:
-                from PIL import Image
-                full = io.BytesIO()
-                fig.savefig(full, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.15)
-                with Image.open(full) as im:   # the background is opaque white: no alpha lost
-                    im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(
-                        fh, format="PNG", optimize=True)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+                return
+            from PIL import Image
+            full = io.BytesIO()
+            fig.savefig(full, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.15)
+            with Image.open(full) as im:   # the background is opaque white: no alpha lost
+                im.convert("RGB").quantize(256, method=Image.Quantize.FASTOCTREE).save(fh, format="PNG", optimize=True)
+
+    atomic_write(path, write)
     return path
 
 
@@ -230,22 +223,9 @@ TEXT.update({
     "unit_m2": ("m²", "m²"),
     "unit_count": ("number", "aantal"),
     "unit_index": ("index", "index"),
-    "per_meur_share": ("percentage points per EUR 1 million", "procentpunt per 1 miljoen euro"),
-    "per_meur_eur": ("EUR million per EUR 1 million", "miljoen euro per 1 miljoen euro"),
-    "per_meur_m2": ("m² per EUR 1 million", "m² per 1 miljoen euro"),
-    "per_meur_count": ("number per EUR 1 million", "aantal per 1 miljoen euro"),
-    "per_meur_index": ("index points per EUR 1 million", "indexpunten per 1 miljoen euro"),
-    "unchanged": ("Unchanged", "Ongewijzigd"),
-    "new_use": ("New use", "Nieuwe functie"),
-    "diff_count": ("{n} of {total} parcels have another use than when doing nothing (outlined)",
-                   "{n} van {total} percelen hebben een andere functie dan bij niets doen (omlijnd)"),
     "improves": ("improvement", "verbetering"),
     "worsens": ("worse", "verslechtering"),
     "not_distinguishable": ("not distinguishable from doing nothing", "niet te onderscheiden van niets doen"),
-    "skipped_no_cost": ("Not shown (no positive net public cost): {names}",
-                        "Niet getoond (geen positieve netto publieke kosten): {names}"),
-    "no_costly_scenario": ("No scenario has a positive net public cost",
-                           "Geen scenario heeft positieve netto publieke kosten"),
 })
 
 

@@ -210,13 +210,18 @@ def end_state(snapshots: dict[str, np.ndarray], scenario: Scenario) -> dict[str,
     return last
 
 
-def run_task(scenario_data: dict, task: RunTask) -> dict:
+def run_task(scenario_data: dict, task: RunTask, keep_start: bool = False) -> dict:
     """Run one (scenario, replicate) in a worker and return its metrics and end state, or its
-    error; never raises and never writes (this process writes, see ``store_run``)."""
+    error; never raises and never writes (this process writes, see ``store_run``). With
+    ``keep_start`` also ``"start"``: the map layers (``MAP_KEYS``) of the first snapshot, the city
+    at the start (`regie app` shows it)."""
     try:
         scenario = Scenario.from_dict(scenario_data)
         result = simulate(scenario, seed=task.seed, replicate=task.replicate)
-        return {"metrics": result.metrics, "map": end_state(result.snapshots, scenario), "error": None}
+        out = {"metrics": result.metrics, "map": end_state(result.snapshots, scenario), "error": None}
+        if keep_start:
+            out["start"] = {k: result.snapshots[k][0] for k in MAP_KEYS}
+        return out
     except Exception as e:  # noqa: BLE001 - a failing run is recorded, the comparison goes on
         return {"metrics": None, "map": None, "error": f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}"}
 

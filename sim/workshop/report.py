@@ -6,7 +6,7 @@ policy workshop of aldermen, owners and retailers: plain-language summaries,
 tables, charts and maps, in English or Dutch. The HTML embeds every chart as a
 base64 PNG and uses inline CSS only, so it opens offline from a USB stick or
 an e-mail attachment. Every file is written atomically (temporary file in the
-target directory, then ``os.replace``).
+target directory, then ``os.replace``: ``sim.outputs.atomic_write``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import sim
 from sim import i18n, plots
 from sim.kpis import KEY_METRICS
 from sim.numbers import decimals_for, format_number
+from sim.outputs import atomic_write
 from sim.plots import label, metric_kind
 from sim.uses import LAND_PARCEL
 from sim.workshop.statistics import (DISTRICT_BLOCKS, DISTRICT_PARCELS, MIN_COST_FOR_RATIO_EUR, RELEVANT_DIFFERENCE,
@@ -239,7 +238,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "hebben geen bedrijfsruimte en zijn niet getoetst."),
     "city_title": ("The city: land use in {year} (doing nothing, typical replicate) and street classes",
                    "De stad: grondgebruik in {year} (niets doen, typische replicatie) en straattypen"),
-    "map_title": ("{name}", "{name}"),
     "failures": ("Missing runs", "Ontbrekende runs"),
     "failures_text": ("{k} of {total} runs failed and are left out; the results of these scenarios rest on fewer "
                       "replicates.",
@@ -829,23 +827,6 @@ def _header(n_scenarios: int, reps: int, year: int | None, years: int | None, fa
     return "\n".join(parts)
 
 
-def _write_bytes_atomic(path: Path, write) -> Path:
-    """``write(file handle)`` into a temp file in the target folder, then rename: a reader never sees
-    half a file; the file is readable by everyone who may read the folder (the report is for sharing)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.chmod(tmp, 0o644)  # mkstemp makes it owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
 def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, states: Mapping[str, Mapping], baseline: str,
                  lang: str = "en", failures: Sequence[Mapping] = (),
                  descriptions: Mapping[str, Mapping[str, str] | str] | None = None) -> Path:
@@ -906,4 +887,6 @@ def write_report(out_dir, summary: pd.DataFrame, metrics: pd.DataFrame, states: 
         sections.append(_failures_section(failures, summary, short, lang))
     head = _header(len(scenarios), reps, year, years, failures, lang, pairing=_pairing_sentence(summary, lang))
     page = _page(lang, head, sections).encode("utf-8")
-    return _write_bytes_atomic(out / f"report{suffix}.html", lambda fh: fh.write(page))
+    path = out / f"report{suffix}.html"
+    atomic_write(path, lambda tmp: Path(tmp).write_bytes(page))
+    return path
